@@ -1,0 +1,182 @@
+"""Typed, serialisable result objects of the core: frozen dataclasses with `to_dict()`.
+
+`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, tuples as
+lists. The `Diagnosis.to_dict()` keys are the stable `--json` contract of `workbench diagnose`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from workbench.timeutil import iso
+
+SIGNATURES = (
+    "upstream_data_change", "distribution_shift", "training_serving_skew",
+    "silent_pipeline_failure", "model_rollout", "segment_regression", "concept_drift",
+    "serving_infrastructure",
+)
+LAYERS = ("serving", "model", "feature_pipeline", "input_data", "external")
+
+
+def jsonable(value: Any) -> Any:
+    """Convert a value to plain JSON types."""
+    if hasattr(value, "to_dict") and not isinstance(value, dict | type):
+        return value.to_dict()
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Serialisable:
+    """Mixin: `to_dict()` over dataclass fields."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping of the fields."""
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Evidence(Serialisable):
+    """One checkable number behind a hypothesis or verdict."""
+
+    statistic: str
+    value: float | str | None
+    baseline: float | str | None = None
+    window: str | None = None
+    threshold: float | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Hypothesis(Serialisable):
+    """A ranked explanation of the incident in the signature vocabulary."""
+
+    rank: int
+    signature: str
+    layer: str
+    score: float
+    summary: str
+    feature: str | None = None
+    segment: str | None = None
+    change_id: str | None = None
+    model_version: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricSummary(Serialisable):
+    """The monitored metric before and after the onset."""
+
+    name: str
+    baseline: float | None
+    current: float | None
+    higher_is_worse: bool = True
+
+
+@dataclass(frozen=True)
+class MetricSeries(Serialisable):
+    """A metric per time bucket with the weight (rows) behind each value."""
+
+    name: str
+    buckets: tuple[datetime, ...]
+    values: tuple[float, ...]
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ChangeEvent(Serialisable):
+    """A change-log entry and how close it lies to the onset."""
+
+    id: str
+    time: datetime
+    kind: str
+    description: str
+    hours_before_onset: float | None = None
+    proximity: float = 0.0
+
+
+@dataclass(frozen=True)
+class Histogram(Serialisable):
+    """Binned counts of one feature in the reference and two production windows.
+
+    labels: one per bin (null, below range / other, reference bins, above range).
+    """
+
+    feature: str
+    kind: str
+    labels: tuple[str, ...]
+    reference: tuple[float, ...]
+    baseline: tuple[float, ...]
+    current: tuple[float, ...]
+    edges: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureDrift(Serialisable):
+    """Drift of one feature: current vs reference and current vs the pre-onset baseline."""
+
+    feature: str
+    kind: str
+    psi: float
+    psi_onset: float
+    psi_baseline: float
+    js: float
+    kl: float
+    ks: float | None
+    ks_pvalue: float | None
+    chi2: float | None
+    chi2_pvalue: float | None
+    cramers_v: float | None
+    wasserstein: float | None
+    mean_reference: float | None
+    mean_baseline: float | None
+    mean_current: float | None
+    null_rate_baseline: float
+    null_rate_current: float
+    outside_range_current: float
+    dependence: float
+    shift_time: datetime | None
+    severity: str
+
+
+@dataclass(frozen=True)
+class Diagnosis(Serialisable):
+    """Everything `diagnose` found; `to_dict()` is the `--json` contract."""
+
+    incident: str
+    bucket: str
+    window: dict[str, datetime | None]
+    onset: datetime | None
+    metric: MetricSummary
+    trend: str
+    hypotheses: tuple[Hypothesis, ...]
+    baseline_window: dict[str, datetime | None] = field(default_factory=dict)
+    current_window: dict[str, datetime | None] = field(default_factory=dict)
+    series: tuple[MetricSeries, ...] = ()
+    drift: tuple[FeatureDrift, ...] = ()
+    histograms: tuple[Histogram, ...] = ()
+    changes: tuple[ChangeEvent, ...] = ()
+    rows: int = 0
+    elapsed_seconds: float = 0.0
+
+    @property
+    def top(self) -> Hypothesis | None:
+        """The highest-ranked hypothesis."""
+        return self.hypotheses[0] if self.hypotheses else None
+
+    def histogram(self, feature: str) -> Histogram | None:
+        """The histogram of a feature, if computed."""
+        return next((h for h in self.histograms if h.feature == feature), None)

@@ -1,0 +1,1 @@
+"""Analysis stages: pure functions from the query layer's aggregates to typed results."""

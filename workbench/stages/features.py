@@ -1,0 +1,176 @@
+"""Phase 3 (features): drift of every feature vs the reference and vs the pre-onset baseline.
+
+Bins are chosen on the reference (20 quantile bins plus null, below-range and above-range bins for
+numbers; the top levels plus null and 'other' for categories), so values outside anything seen in
+training stay visible instead of being clipped into the edge bins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import ColumnKind, LogStore, Window
+from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
+from workbench.results import FeatureDrift, Histogram
+from workbench.stats import changepoint, drift
+
+
+@dataclass(frozen=True)
+class PipelineSymptom:
+    """A silent-failure symptom of one feature in the current window."""
+
+    feature: str
+    kind: str  # "all_null", "constant", "all_zero"
+    share_current: float
+    share_baseline: float
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    """Drift, histograms, shift times and pipeline symptoms of all features."""
+
+    drift: tuple[FeatureDrift, ...]
+    histograms: tuple[Histogram, ...]
+    symptoms: tuple[PipelineSymptom, ...]
+
+
+def analyse_features(store: LogStore, baseline: Window, current: Window,
+                     bucket_seconds: int) -> FeatureReport:
+    """Drift statistics and histograms for every feature, plus silent-failure symptoms."""
+    features = list(store.roles.features)
+    if not features:
+        return FeatureReport((), (), ())
+    specs = store.bin_specs(features)
+    ref = store.binned_counts(specs, [Window("reference", None, None)], reference=True)
+    prod = store.binned_counts(specs, [baseline, current])
+    profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
+    shift_times = _shift_times(profile, features)
+    results, hists = [], []
+    for i, spec in enumerate(specs):
+        r = _counts(ref, "reference", i, spec.n_bins)
+        b = _counts(prod, baseline.name, i, spec.n_bins)
+        c = _counts(prod, current.name, i, spec.n_bins)
+        results.append(_drift(spec, r, b, c, _totals(prod, current.name),
+                              shift_times.get(spec.feature.name)))
+        hists.append(_histogram(spec, r[0], b[0], c[0]))
+    return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline))
+
+
+def _counts(df: pd.DataFrame, window: str, index: int, n_bins: int) -> tuple[np.ndarray, ...]:
+    """(counts, score sums, value sums) by bin id for one feature and window."""
+    rows = df[(df["w"] == window) & (df["feature"] == index)]
+    out = [np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)]
+    for _, row in rows.iterrows():
+        b = int(row["bin"])
+        out[0][b] = row["n"]
+        out[1][b] = 0.0 if pd.isna(row["score_sum"]) else row["score_sum"]
+        out[2][b] = 0.0 if pd.isna(row["value_sum"]) else row["value_sum"]
+    return tuple(out)
+
+
+def _totals(df: pd.DataFrame, window: str) -> tuple[float, float, float]:
+    rows = df[(df["w"] == window) & (df["feature"] == -1)]
+    if rows.empty:
+        return 0.0, 0.0, 0.0
+    row = rows.iloc[0]
+    return float(row["n_score"]), float(row["score_sum"] or 0), float(row["score_sumsq"] or 0)
+
+
+def _mean(counts: np.ndarray, sums: np.ndarray) -> float | None:
+    n = counts[NULL_BIN + 1:].sum()
+    return float(sums.sum() / n) if n > 0 else None
+
+
+def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, ...],
+           cur: tuple[np.ndarray, ...], totals: tuple[float, float, float],
+           shift_time: datetime | None) -> FeatureDrift:
+    """All drift statistics of one feature from its binned counts."""
+    numeric = spec.feature.kind is ColumnKind.NUMERIC
+    rc, bc, cc = ref[0], base[0], cur[0]
+    ks = ks_p = chi = chi_p = v = w1 = None
+    if numeric:
+        ks, ks_p = drift.ks_binned(rc[1:], cc[1:])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rmeans = np.where(rc > 0, ref[2] / np.where(rc > 0, rc, 1), 0.0)
+            cmeans = np.where(cc > 0, cur[2] / np.where(cc > 0, cc, 1), 0.0)
+        w1 = drift.wasserstein_binned(rmeans[1:], rc[1:], cmeans[1:], cc[1:])
+    else:
+        chi, chi_p, v = drift.chi2(rc, cc)
+    psi = drift.psi(rc, cc)
+    n_cur = cc.sum()
+    outside = (cc[LOW_BIN] + (cc[-1] if numeric else 0.0)) / n_cur if n_cur else 0.0
+    eta = drift.correlation_ratio(cc, cur[1], *totals)
+    return FeatureDrift(
+        feature=spec.feature.name, kind=spec.feature.kind.value, psi=psi,
+        psi_onset=drift.psi(bc, cc), psi_baseline=drift.psi(rc, bc), js=drift.js(rc, cc),
+        kl=drift.kl(rc, cc), ks=ks, ks_pvalue=ks_p, chi2=chi, chi2_pvalue=chi_p, cramers_v=v,
+        wasserstein=w1,
+        mean_reference=_mean(rc, ref[2]) if numeric else None,
+        mean_baseline=_mean(bc, base[2]) if numeric else None,
+        mean_current=_mean(cc, cur[2]) if numeric else None,
+        null_rate_baseline=float(bc[NULL_BIN] / bc.sum()) if bc.sum() else 0.0,
+        null_rate_current=float(cc[NULL_BIN] / n_cur) if n_cur else 0.0,
+        outside_range_current=float(outside), dependence=eta, shift_time=shift_time,
+        severity=drift.severity(psi),
+    )
+
+
+def _histogram(spec: BinSpec, ref: np.ndarray, base: np.ndarray, cur: np.ndarray) -> Histogram:
+    """Bin labels and counts for charts."""
+    if spec.feature.kind is ColumnKind.NUMERIC:
+        e = spec.edges
+        if len(e) >= 2:
+            inner = [f"[{_fmt(e[i])}, {_fmt(e[i + 1])}{']' if i == len(e) - 2 else ')'}"
+                     for i in range(len(e) - 1)]
+            labels = ["null", f"< {_fmt(e[0])}", *inner, f"> {_fmt(e[-1])}"]
+        else:
+            pivot = _fmt(e[0]) if e else "?"
+            labels = ["null", f"< {pivot}", f"= {pivot}", f"> {pivot}"]
+    else:
+        labels = ["null", "other / unseen", *spec.levels]
+    return Histogram(spec.feature.name, spec.feature.kind.value, tuple(labels),
+                     tuple(float(x) for x in ref), tuple(float(x) for x in base),
+                     tuple(float(x) for x in cur), tuple(spec.edges))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _shift_times(profile: pd.DataFrame, features: list) -> dict[str, datetime]:
+    """When each numeric feature's per-bucket mean shifted (significant change point)."""
+    out = {}
+    weights = profile["n"].astype(float).to_numpy()
+    for i, f in enumerate(features):
+        if f.kind is not ColumnKind.NUMERIC:
+            continue
+        values = profile[f"mean{i}"].astype(float).to_numpy()
+        cp = changepoint.detect(values, np.where(np.isfinite(values), weights, 0.0),
+                                min_relative=0.05)
+        if cp is not None:
+            out[f.name] = profile["bucket"].iloc[cp.index].to_pydatetime()
+    return out
+
+
+def _symptoms(profile: pd.DataFrame, features: list, baseline: Window) -> tuple:
+    """Features that went all-null, constant or all-zero in the current window but not before."""
+    before = profile["bucket"] < pd.Timestamp(baseline.end)
+    found = []
+    for i, f in enumerate(features):
+        n = profile["n"].astype(float)
+        checks = {
+            "all_null": profile[f"nn{i}"].astype(float) == 0,
+            "constant": (profile[f"const{i}"].astype(float) == 1) & (profile[f"nn{i}"] > 1),
+            "all_zero": (profile[f"zeros{i}"].astype(float) == n) & (n > 0),
+        }
+        for kind, flag in checks.items():
+            cur = float(flag[~before].mean()) if (~before).any() else 0.0
+            base = float(flag[before].mean()) if before.any() else 0.0
+            if cur >= 0.5 and cur - base >= 0.4:
+                found.append(PipelineSymptom(f.name, kind, cur, base))
+                break
+    return tuple(found)

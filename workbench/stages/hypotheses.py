@@ -1,0 +1,303 @@
+"""Rank hypotheses: combine timing, drift, score dependence, change-log proximity and layer checks.
+
+Every candidate's score is a product of evidence strengths in [0, 1], so scores are comparable
+across signatures (0.5+ is a strong lead, below 0.2 a weak one):
+
+- magnitude   m = 1 - exp(-effect / scale)   (PSI / 0.25 for features, relative change / 0.5 for
+                                              serving signals and version metrics)
+- timing      t = exp(-|shift time - onset| / 2 buckets); 0.5 when a shift has no sharp time
+- dependence  d = 0.3 + 0.7 min(1, eta / 0.5)  with eta the correlation ratio of the score on the
+                                              feature's bins in the current window
+- change      c = exp(-buckets before onset / 3) for a change-log event of a matching kind
+
+upstream_data_change = m t d (0.6 + 0.4 c) when c >= 0.2, otherwise distribution_shift = 0.8 m t d;
+model_rollout = alignment x version metric difference; serving_infrastructure = alignment x m;
+silent_pipeline_failure = 0.9 x share of current buckets affected; segment_regression from the
+excess-error concentration; concept_drift = 0.6 (1 - max feature m) when labelled metrics moved
+and nothing else did; change events with no other evidence keep 0.15 c.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from workbench.results import ChangeEvent, Evidence, FeatureDrift, Hypothesis
+from workbench.stages.context import Rollout, SegmentShift, ServingSignal, concentration
+from workbench.stages.features import FeatureReport
+from workbench.stages.triage import Triage
+from workbench.stats.drift import PSI_MAJOR, PSI_MODERATE
+from workbench.timeutil import iso
+
+KINDS_FOR_LAYER = {
+    "input_data": ("upstream", "data", "schema"),
+    "feature_pipeline": ("code", "config", "data"),
+    "model": ("model",),
+    "serving": ("infra", "config"),
+}
+SIGNATURE_OF_KIND = {
+    "upstream": ("upstream_data_change", "input_data"), "data": ("upstream_data_change",
+                                                                 "input_data"),
+    "schema": ("upstream_data_change", "input_data"), "model": ("model_rollout", "model"),
+    "infra": ("serving_infrastructure", "serving"), "config": ("silent_pipeline_failure",
+                                                               "feature_pipeline"),
+    "code": ("silent_pipeline_failure", "feature_pipeline"),
+}
+
+
+@dataclass
+class Candidate:
+    """A hypothesis before ranking."""
+
+    signature: str
+    layer: str
+    score: float
+    summary: str
+    feature: str | None = None
+    segment: str | None = None
+    change_id: str | None = None
+    model_version: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
+         versions: tuple[Rollout, ...], serving: tuple[ServingSignal, ...],
+         segments: tuple[SegmentShift, ...]) -> tuple[Hypothesis, ...]:
+    """All candidates, scored and ranked (best first); empty when there is no onset."""
+    if triage.onset is None:
+        return ()
+    cands: list[Candidate] = []
+    cands += _feature_candidates(triage, report, changes)
+    cands += _pipeline_candidates(triage, report, changes)
+    cands += _rollout_candidates(triage, versions)
+    cands += _serving_candidates(triage, serving, changes)
+    cands += _segment_candidates(triage, segments)
+    cands += _concept_candidates(triage, report, serving, versions)
+    cands += _change_candidates(changes, cands)
+    cands.sort(key=lambda c: -c.score)
+    return tuple(
+        Hypothesis(rank=i + 1, signature=c.signature, layer=c.layer, score=round(c.score, 4),
+                   summary=c.summary, feature=c.feature, segment=c.segment,
+                   change_id=c.change_id, model_version=c.model_version,
+                   evidence=tuple(c.evidence))
+        for i, c in enumerate(cands)
+    )
+
+
+def _timing(when: datetime | None, triage: Triage) -> float:
+    if when is None or triage.onset is None:
+        return 0.5
+    return math.exp(-abs((when - triage.onset).total_seconds()) / (2 * triage.bucket_seconds))
+
+
+def _best_change(changes: tuple[ChangeEvent, ...], layer: str) -> ChangeEvent | None:
+    kinds = KINDS_FOR_LAYER.get(layer, ())
+    matching = [c for c in changes if c.kind in kinds and c.proximity > 0]
+    return max(matching, key=lambda c: c.proximity, default=None)
+
+
+def _change_phrase(change: ChangeEvent) -> str:
+    hours = change.hours_before_onset or 0.0
+    when = (f"{abs(hours) * 60:.0f} min" if abs(hours) < 2 else f"{abs(hours):.1f} h")
+    side = "before" if hours >= 0 else "after"
+    return f"{change.kind} change {change.id} ({change.description!r}) {when} {side} the onset"
+
+
+def _shift_phrase(d: FeatureDrift) -> str:
+    if d.mean_baseline and d.mean_current is not None:
+        pct = (d.mean_current - d.mean_baseline) / abs(d.mean_baseline) * 100
+        return f"its mean moved {pct:+.0f}% ({d.mean_baseline:.4g} -> {d.mean_current:.4g})"
+    return "its category mix changed"
+
+
+def _feature_evidence(d: FeatureDrift, triage: Triage) -> list[Evidence]:
+    ev = [
+        Evidence("psi", d.psi_onset, 0.0, "current vs baseline", PSI_MODERATE,
+                 "population stability index against the pre-onset window"),
+        Evidence("psi", d.psi, d.psi_baseline, "current vs reference", PSI_MODERATE,
+                 "baseline value: the pre-onset window against the reference"),
+        Evidence("score_dependence_eta", d.dependence, None, "current", None,
+                 "correlation ratio of the prediction on the feature's bins"),
+        Evidence("outside_training_range", d.outside_range_current, None, "current", None,
+                 "share of values outside the reference's range or categories"),
+    ]
+    if d.ks is not None:
+        ev.append(Evidence("ks", d.ks, None, "current vs reference", None,
+                           f"p-value {d.ks_pvalue:.3g}" if d.ks_pvalue is not None else None))
+    if d.chi2 is not None:
+        ev.append(Evidence("chi2", d.chi2, None, "current vs reference", None,
+                           f"p-value {d.chi2_pvalue:.3g}, Cramér's V {d.cramers_v:.3f}"))
+    if d.mean_baseline is not None:
+        ev.append(Evidence("mean", d.mean_current, d.mean_baseline, "current vs baseline"))
+    if d.shift_time is not None:
+        ev.append(Evidence("shift_time", iso(d.shift_time), iso(triage.onset), "series",
+                           detail="when the feature's per-bucket mean shifted vs the onset"))
+    return ev
+
+
+def _feature_candidates(triage: Triage, report: FeatureReport,
+                        changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
+    out = []
+    change = _best_change(changes, "input_data")
+    c = change.proximity if change else 0.0
+    for d in report.drift:
+        if d.psi_onset < PSI_MODERATE / 2:
+            continue
+        m = 1 - math.exp(-d.psi_onset / PSI_MAJOR)
+        t = _timing(d.shift_time, triage)
+        dep = 0.3 + 0.7 * min(1.0, d.dependence / 0.5)
+        ev = _feature_evidence(d, triage)
+        if change is not None and c >= 0.2:
+            summary = (f"Feature {d.feature!r} shifted at the onset ({_shift_phrase(d)}, PSI "
+                       f"{d.psi_onset:.2f}) right after {_change_phrase(change)}: check that "
+                       f"change's effect on {d.feature!r} and revert or correct it.")
+            ev.append(Evidence("change_proximity", c, None, "change log", 0.2, change.id))
+            out.append(Candidate("upstream_data_change", "input_data",
+                                 m * t * dep * (0.6 + 0.4 * c), summary, feature=d.feature,
+                                 change_id=change.id, evidence=ev))
+        else:
+            summary = (f"Feature {d.feature!r} shifted ({_shift_phrase(d)}, PSI "
+                       f"{d.psi_onset:.2f} vs before the onset) with no logged change: find "
+                       f"which source feeds it and what changed there.")
+            out.append(Candidate("distribution_shift", "input_data", 0.8 * m * t * dep, summary,
+                                 feature=d.feature, evidence=ev))
+    return out
+
+
+def _pipeline_candidates(triage: Triage, report: FeatureReport,
+                         changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
+    out = []
+    change = _best_change(changes, "feature_pipeline")
+    for s in report.symptoms:
+        text = {"all_null": "is entirely null", "constant": "is stuck at one value",
+                "all_zero": "is all zeros"}[s.kind]
+        summary = (f"Feature {s.feature!r} {text} in {s.share_current:.0%} of buckets since the "
+                   f"onset (vs {s.share_baseline:.0%} before): the feature pipeline is failing "
+                   f"silently; check its job and its inputs' freshness.")
+        out.append(Candidate(
+            "silent_pipeline_failure", "feature_pipeline", 0.9 * s.share_current, summary,
+            feature=s.feature, change_id=change.id if change and change.proximity >= 0.2 else None,
+            evidence=[Evidence(f"share_buckets_{s.kind}", s.share_current, s.share_baseline,
+                               "current vs baseline", 0.5)]))
+    for d in report.drift:
+        if d.psi_baseline >= PSI_MAJOR and d.psi_onset < PSI_MODERATE:
+            m = 1 - math.exp(-d.psi_baseline / PSI_MAJOR)
+            dep = 0.3 + 0.7 * min(1.0, d.dependence / 0.5)
+            summary = (f"Feature {d.feature!r} differs from training in production both before "
+                       f"and after the onset (PSI {d.psi_baseline:.2f}): possible training-"
+                       f"serving skew; recompute it with the training code for logged rows.")
+            out.append(Candidate("training_serving_skew", "feature_pipeline", 0.35 * m * dep,
+                                 summary, feature=d.feature,
+                                 evidence=_feature_evidence(d, triage)))
+    return out
+
+
+def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...]) -> list[Candidate]:
+    out = []
+    for v in versions:
+        diff = None
+        if v.metric_previous is not None and v.metric_version is not None:
+            base = max(abs(v.metric_previous), 1e-9)
+            diff = abs(v.metric_version - v.metric_previous) / base
+        material = 0.6 if diff is None else 1 - math.exp(-diff / 0.5)
+        score = v.alignment * material
+        summary = (f"Model version {v.version} started serving at {iso(v.first_seen)} "
+                   f"({'at' if v.alignment > 0.5 else 'away from'} the onset); "
+                   + (f"{triage.metric.name} {v.metric_previous:.4g} under {v.previous} vs "
+                      f"{v.metric_version:.4g} under {v.version}" if diff is not None else
+                      "no metric to compare")
+                   + (": roll back to confirm." if score >= 0.3 else "."))
+        out.append(Candidate(
+            "model_rollout", "model", score, summary, model_version=v.version,
+            evidence=[Evidence("rollout_alignment", v.alignment, None, "series"),
+                      Evidence(triage.metric.name, v.metric_version, v.metric_previous,
+                               f"{v.version} vs {v.previous}")]))
+    return out
+
+
+def _serving_candidates(triage: Triage, serving: tuple[ServingSignal, ...],
+                        changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
+    out = []
+    change = _best_change(changes, "serving")
+    for s in serving:
+        rel = (s.after - s.before) / max(abs(s.before), 1e-9)
+        score = s.alignment * (1 - math.exp(-rel / 0.5))
+        summary = (f"Serving signal {s.name} rose from {s.before:.4g} to {s.after:.4g} at "
+                   f"{iso(s.change_time)}: check the serving infrastructure and its dependencies.")
+        out.append(Candidate(
+            "serving_infrastructure", "serving", score, summary,
+            change_id=change.id if change and change.proximity >= 0.2 else None,
+            evidence=[Evidence(s.name, s.after, s.before, "after vs before change point")]))
+    return out
+
+
+def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...]) -> list[Candidate]:
+    out = []
+    for s in segments[:10]:
+        lift = concentration(s)
+        if s.excess_share < 0.3 or lift < 1.5 or s.specificity < 0.3:
+            continue
+        score = min(1.0, s.excess_share) * s.specificity * (1 - math.exp(-(lift - 1) / 2))
+        summary = (f"Segment {s.column}={s.value} holds {s.excess_share:.0%} of the extra "
+                   f"{triage.metric.name.replace('_', ' ')} with {s.traffic_share:.0%} of "
+                   f"traffic ({_num(s.metric_baseline)} -> {_num(s.metric_current)}) while the "
+                   f"rest barely moved: look at what changed for that segment.")
+        out.append(Candidate(
+            "segment_regression", "input_data", score, summary, segment=f"{s.column}={s.value}",
+            evidence=[Evidence("excess_share", s.excess_share, s.traffic_share, "current",
+                               detail="share of excess bad outcomes vs share of traffic"),
+                      Evidence("segment_specificity", s.specificity, None, "current vs baseline",
+                               detail="1 - (rest's relative change / segment's relative change)"),
+                      Evidence(triage.metric.name, s.metric_current, s.metric_baseline,
+                               "current vs baseline")]))
+    return out
+
+
+def _concept_candidates(triage: Triage, report: FeatureReport,
+                        serving: tuple[ServingSignal, ...],
+                        versions: tuple[Rollout, ...]) -> list[Candidate]:
+    from workbench.stages.metrics import METRICS
+
+    if not METRICS[triage.metric.name].needs_labels:
+        return []
+    max_m = max((1 - math.exp(-d.psi_onset / PSI_MAJOR) for d in report.drift), default=0.0)
+    score = 0.6 * (1 - max_m)
+    summary = (f"{triage.metric.name} moved from {triage.metric.baseline:.4g} to "
+               f"{triage.metric.current:.4g} while the inputs stayed close to their pre-onset "
+               f"distribution: the relation between inputs and outcome may have changed "
+               f"(concept drift); check recent labels and retrain on fresh data.")
+    return [Candidate("concept_drift", "model", score, summary,
+                      evidence=[Evidence("max_feature_psi_onset",
+                                         max((d.psi_onset for d in report.drift), default=0.0),
+                                         None, "current vs baseline", PSI_MODERATE)])]
+
+
+def _change_candidates(changes: tuple[ChangeEvent, ...],
+                       cands: list[Candidate]) -> list[Candidate]:
+    """Change events no evidence points at, so the reader sees them weighed and set aside."""
+    used = {c.change_id for c in cands if c.change_id}
+    versions = {c.model_version for c in cands if c.model_version}
+    out = []
+    for ch in changes:
+        if ch.id in used or ch.proximity == 0:
+            continue
+        if ch.kind == "model" and any(v and v in ch.description for v in versions):
+            continue
+        signature, layer = SIGNATURE_OF_KIND[ch.kind]
+        summary = (f"{ch.kind.capitalize()} change {ch.id} ({ch.description!r}) happened "
+                   f"{ch.hours_before_onset:.1f} h before the onset, but no metric of its layer "
+                   f"moved with it.")
+        out.append(Candidate(signature, layer, 0.15 * ch.proximity, summary, change_id=ch.id,
+                             evidence=[Evidence("change_proximity", ch.proximity, None,
+                                                "change log")]))
+    return out
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def with_rank(h: Hypothesis, rank_: int) -> Hypothesis:
+    """A copy of h with another rank."""
+    return replace(h, rank=rank_)

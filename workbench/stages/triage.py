@@ -1,0 +1,139 @@
+"""Phase 1, triage: metric per bucket, the onset (change point), baseline/current windows, trend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from workbench.data import LogStore, TimeSpan, Window
+from workbench.exceptions import InvalidInputError
+from workbench.results import MetricSeries, MetricSummary
+from workbench.stages import metrics
+from workbench.stats import changepoint
+from workbench.timeutil import default_bucket, format_duration, parse_duration
+
+# A worsening/recovering trend must move the metric by this share of the onset step over the
+# current window, with a slope t statistic above TREND_T.
+TREND_SHARE = 0.25
+TREND_T = 3.0
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What changed and when: the inputs every later phase builds on."""
+
+    bucket: str
+    bucket_seconds: int
+    span: TimeSpan
+    counts: pd.DataFrame
+    metric: MetricSummary
+    onset: datetime | None
+    onset_strength: float
+    baseline: Window
+    current: Window
+    trend: str
+    series: tuple[MetricSeries, ...]
+
+    @property
+    def bucket_delta(self) -> timedelta:
+        """One bucket as a timedelta."""
+        return timedelta(seconds=self.bucket_seconds)
+
+
+def run_triage(store: LogStore, bucket: str | None = None, start: datetime | None = None,
+               end: datetime | None = None, metric: str | None = None) -> Triage:
+    """Compute per-bucket metrics, find the onset and split the log into baseline and current."""
+    span = store.require_rows(start, end)
+    bucket = bucket or store.incident.bucket or default_bucket(
+        (span.last - span.first).total_seconds())
+    seconds = parse_duration(bucket)
+    counts = store.bucket_counts(seconds, start, end)
+    roles = store.roles
+    names = [n for n in metrics.METRICS if metrics.available(n, roles.task, roles.has_labels)]
+    metric = metric or store.incident.metric
+    if metric is not None and metric not in names:
+        raise InvalidInputError(
+            f"The metric {metric!r} is not available for this {roles.task} log "
+            f"({'with' if roles.has_labels else 'without'} labels). Choose one of: "
+            f"{', '.join(names)}."
+        )
+    name, cp = _choose_metric(counts, roles.task, roles.has_labels, metric)
+    buckets = counts["bucket"].to_list()
+    onset = buckets[cp.index].to_pydatetime() if cp is not None else None
+    first, last_end = span.first, span.last + timedelta(microseconds=1)
+    if onset is not None:
+        split = onset
+    else:
+        split = buckets[max(1, int(len(buckets) * 0.75))].to_pydatetime() if len(
+            buckets) > 1 else first
+    baseline = Window("baseline", start or first, split)
+    current = Window("current", split, end or last_end)
+    values, weights = metrics.series(counts, name)
+    m = metrics.METRICS[name]
+    before = counts[counts["bucket"] < pd.Timestamp(split)]
+    after = counts[counts["bucket"] >= pd.Timestamp(split)]
+    summary = MetricSummary(name, metrics.total(before, name), metrics.total(after, name),
+                            m.higher_is_worse is not False)
+    post = counts["bucket"] >= pd.Timestamp(split)
+    trend = _trend(values[post.to_numpy()], weights[post.to_numpy()], cp, m.higher_is_worse)
+    series = tuple(_series(counts, n) for n in names)
+    return Triage(format_duration(seconds), seconds, span, counts, summary, onset,
+                  cp.f_stat / cp.threshold if cp else 0.0, baseline, current, trend, series)
+
+
+def _series(counts: pd.DataFrame, name: str) -> MetricSeries:
+    values, weights = metrics.series(counts, name)
+    return MetricSeries(name, tuple(b.to_pydatetime() for b in counts["bucket"]),
+                        tuple(float(v) for v in values), tuple(float(w) for w in weights))
+
+
+def _choose_metric(counts: pd.DataFrame, task: str, has_labels: bool,
+                   forced: str | None) -> tuple[str, changepoint.ChangePoint | None]:
+    """The metric with the strongest harmful change point (labelled metrics first)."""
+    if forced is not None:
+        return forced, _harmful_change(counts, forced)
+    groups = []
+    if has_labels:
+        groups.append(metrics.LABELLED_CANDIDATES[task])
+    groups.append(tuple(n for n in metrics.UNLABELLED_CANDIDATES
+                        if metrics.available(n, task, has_labels)))
+    for group in groups:
+        found = [(n, cp) for n in group if (cp := _harmful_change(counts, n)) is not None]
+        if found:
+            return max(found, key=lambda item: item[1].f_stat / item[1].threshold)
+    return groups[0][0], None
+
+
+def _harmful_change(counts: pd.DataFrame, name: str) -> changepoint.ChangePoint | None:
+    """A significant change point of the metric in its harmful direction, if any."""
+    values, weights = metrics.series(counts, name)
+    cp = changepoint.detect(values, weights)
+    if cp is None:
+        return None
+    worse = metrics.METRICS[name].higher_is_worse
+    if worse is True and cp.after < cp.before:
+        return None
+    if worse is False and cp.after > cp.before:
+        return None
+    return cp
+
+
+def _trend(values: np.ndarray, weights: np.ndarray, cp: changepoint.ChangePoint | None,
+           higher_is_worse: bool | None) -> str:
+    """'worsening', 'recovering' or 'stable' over the current window."""
+    slope, t = changepoint.trend(values, weights)
+    n = int(np.isfinite(values).sum())
+    if n < 4 or abs(t) < TREND_T:
+        return "stable"
+    step = abs(cp.after - cp.before) if cp else float(np.nanstd(values))
+    if step == 0 or abs(slope) * n < TREND_SHARE * step:
+        return "stable"
+    direction = np.sign(slope)
+    if higher_is_worse is None:
+        bad = np.sign(cp.after - cp.before) if cp else 1.0
+    else:
+        bad = 1.0 if higher_is_worse else -1.0
+    return "worsening" if direction == bad else "recovering"

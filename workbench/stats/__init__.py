@@ -1,0 +1,1 @@
+"""Statistics over small aggregates (binned counts, per-bucket series): no data access here."""
