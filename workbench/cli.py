@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except WorkbenchError as exc:
-        print(f"workbench: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # one line, whatever the message holds
+        print(f"workbench: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
@@ -52,6 +53,20 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="output folder")
     s.add_argument("--seed", type=int, default=7, help="random seed")
     s.set_defaults(func=_sample)
+
+    e = sub.add_parser("explain", help="explain failing records with SHAP against training data")
+    e.add_argument("config", type=Path, help="incident config (TOML) with a [model] section")
+    e.add_argument("--failing", choices=("fp", "fn", "error"), default="fp",
+                   help="false positives, false negatives or largest errors (default: fp)")
+    e.add_argument("--limit", type=int, default=50, help="records to explain (default: 50)")
+    e.add_argument("--window", help="START..END (ISO-8601); default: the incident window")
+    e.add_argument("--segment", help="only records with column=value, e.g. country=US")
+    e.add_argument("--background", type=int, default=100,
+                   help="reference rows in the SHAP background sample (default: 100)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the background sample")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    e.set_defaults(func=_explain)
     return parser
 
 
@@ -122,6 +137,21 @@ def _sample(args: argparse.Namespace) -> int:
     path = generate(out, rows=args.rows, seed=args.seed,
                     progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True))
     print(path)
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from workbench.explain.report import explain_incident, render_failing
+
+    start, end = parse_window(args.window) if args.window else (None, None)
+    result = explain_incident(
+        args.config, args.failing, limit=args.limit, start=start, end=end,
+        window_given=bool(args.window), segment=args.segment, background_rows=args.background,
+        seed=args.seed, progress=_progress(args.quiet or args.json))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(render_failing(result))
     return 0
 
 

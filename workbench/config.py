@@ -147,19 +147,16 @@ def parse_incident(data: dict[str, Any], path: Path | None = None) -> Incident:
     where = str(path) if path else "<config>"
     _check_keys(data, _TOP_KEYS, "the top level", where)
     base = path.parent if path else Path.cwd()
+    for section, keys in _SECTION_KEYS.items():
+        if section in data:
+            _check_table(data[section], section, where)
+            _check_keys(data[section], keys, f"[{section}]", where)
     for section, required in _REQUIRED.items():
         if section not in data:
             raise ConfigError(f"{where}: the [{section}] section is required.")
-        _check_table(data[section], section, where)
         for key in required:
             if key not in data[section]:
                 raise ConfigError(f"{where}: [{section}] needs the key {key!r}.")
-    for section in ("model", "changes"):
-        if section in data:
-            _check_table(data[section], section, where)
-    for section, keys in _SECTION_KEYS.items():
-        if section in data:
-            _check_keys(data[section], keys, f"[{section}]", where)
 
     bucket = _opt_str(data, "bucket", "the top level", where)
     if bucket is not None:

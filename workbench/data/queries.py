@@ -3,14 +3,14 @@
 All SQL lives in this module so another engine can be added behind `LogStore` without touching
 its callers. Identifiers come only from `Roles`/`FeatureSpec` (checked against the real schema) and
 are quoted; every value (times, bin edges, categories, thresholds) is a `?` parameter. The SQL is
-plain ANSI plus DuckDB's `time_bucket`, `quantile_cont`, `isnan` and `GROUPING SETS`, all of which
-SQLGlot can transpile to Spark SQL.
+plain ANSI plus DuckDB's `epoch_us`, `quantile_cont`, `isnan`, `isfinite` and `GROUPING SETS`,
+all of which SQLGlot can transpile to Spark SQL (`unix_micros`, `percentile`, ...).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from workbench.data.schema import ColumnKind, FeatureSpec, Roles, quote_ident
@@ -53,7 +53,7 @@ class BinSpec:
     def n_bins(self) -> int:
         """Total number of bin ids, null/under/over (or null/other) included."""
         if self.feature.kind is ColumnKind.NUMERIC:
-            return len(self.edges) + 2 if len(self.edges) >= 2 else 3
+            return len(self.edges) + 2 if len(self.edges) >= 2 else 4
         return len(self.levels) + 2
 
 
@@ -67,18 +67,35 @@ def finite(col: str) -> str:
     return f"CASE WHEN isfinite({num(col)}) THEN {num(col)} END"
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+def micros(value: datetime) -> int:
+    """A naive-UTC datetime as integer microseconds since the Unix epoch."""
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
 def ts_expr(roles: Roles) -> str:
-    """The timestamp as naive UTC TIMESTAMP (the connection runs in UTC)."""
-    return f"CAST({quote_ident(roles.timestamp)} AS TIMESTAMP)"
+    """The timestamp as integer microseconds since the epoch (UTC).
+
+    Integer arithmetic keeps bucketing and window filters free of per-row time-zone work, which
+    is several times faster than casting TIMESTAMPTZ values.
+    """
+    return f"epoch_us({quote_ident(roles.timestamp)})"
+
+
+def bucket_expr(q: Sql, roles: Roles, bucket_seconds: int) -> str:
+    """Index of the epoch-aligned time bucket of each row."""
+    return f"({ts_expr(roles)} // {q.p(int(bucket_seconds) * 1_000_000)})"
 
 
 def where_window(q: Sql, roles: Roles, start: datetime | None, end: datetime | None) -> str:
     """WHERE clause restricting rows to [start, end)."""
     conds = ["TRUE"]
     if start is not None:
-        conds.append(f"{ts_expr(roles)} >= {q.p(start)}")
+        conds.append(f"{ts_expr(roles)} >= {q.p(micros(start))}")
     if end is not None:
-        conds.append(f"{ts_expr(roles)} < {q.p(end)}")
+        conds.append(f"{ts_expr(roles)} < {q.p(micros(end))}")
     return " AND ".join(conds)
 
 
@@ -152,7 +169,7 @@ def bucket_counts(
 ) -> Sql:
     """Per time bucket: volume, score moments, decisions, confusion counts, serving signals."""
     q = Sql()
-    bucket = f"time_bucket(to_seconds({q.p(int(bucket_seconds))}::BIGINT), {ts_expr(roles)})"
+    bucket = bucket_expr(q, roles, bucket_seconds)
     aggs = outcome_aggregates(q, roles, threshold)
     if roles.task == "classification":
         pred = finite(roles.prediction)
@@ -163,7 +180,7 @@ def bucket_counts(
         aggs += [
             f"quantile_cont({lat}, 0.5) AS latency_p50",
             f"quantile_cont({lat}, 0.95) AS latency_p95",
-        ]
+        ]  # exact and, per bucket, faster here than approx_quantile
     if roles.status is not None:
         aggs.append(f"sum({status_error_expr(roles)}) AS status_errors")
     where = where_window(q, roles, start, end)
@@ -181,7 +198,7 @@ def span(roles: Roles, start: datetime | None, end: datetime | None) -> Sql:
     q = Sql()
     ts = ts_expr(roles)
     q.parts.append(
-        f"SELECT min({ts}) AS first, max({ts}) AS last, count(*) AS n FROM production "
+        f"SELECT min({ts}) AS first_us, max({ts}) AS last_us, count(*) AS n FROM production "
         f"WHERE {where_window(q, roles, start, end)}"
     )
     return q
@@ -217,22 +234,32 @@ def bin_expr(q: Sql, spec: BinSpec) -> str:
     f = spec.feature
     if f.kind is ColumnKind.NUMERIC:
         x = num(f.name)
-        parts = [f"WHEN {x} IS NULL OR isnan({x}) THEN {NULL_BIN}"]
         edges = spec.edges
         if len(edges) < 2:  # degenerate reference: one value (or none)
-            pivot = edges[0] if edges else 0.0
-            parts += [f"WHEN {x} < {q.p(pivot)} THEN 1", f"WHEN {x} = {q.p(pivot)} THEN 2"]
-            return f"CASE {' '.join(parts)} ELSE 3 END"
-        parts.append(f"WHEN {x} < {q.p(edges[0])} THEN {LOW_BIN}")
-        for i, edge in enumerate(edges[1:-1]):
-            parts.append(f"WHEN {x} < {q.p(edge)} THEN {i + 2}")
-        parts.append(f"WHEN {x} <= {q.p(edges[-1])} THEN {len(edges)}")
-        return f"CASE {' '.join(parts)} ELSE {len(edges) + 1} END"
+            pivot = q.p(edges[0] if edges else 0.0)
+            return (f"CASE WHEN {x} IS NULL OR isnan({x}) THEN {NULL_BIN} WHEN {x} < {pivot} "
+                    f"THEN 1 WHEN {x} = {pivot} THEN 2 ELSE 3 END")
+        # Bin k+2 holds [e_k, e_k+1); the last reference bin is closed; beyond it: overflow.
+        uppers = [q.p(e) for e in edges[1:-1]]
+        tree = _search(x, uppers, 2, len(edges))
+        return (f"CASE WHEN {x} IS NULL OR isnan({x}) THEN {NULL_BIN} "
+                f"WHEN {x} < {q.p(edges[0])} THEN {LOW_BIN} "
+                f"WHEN {x} > {q.p(edges[-1])} THEN {len(edges) + 1} ELSE {tree} END")
     col = f"CAST({quote_ident(f.name)} AS VARCHAR)"
     parts = [f"WHEN {col} IS NULL THEN {NULL_BIN}"]
     for i, level in enumerate(spec.levels):
         parts.append(f"WHEN {col} = {q.p(level)} THEN {i + 2}")
     return f"CASE {' '.join(parts)} ELSE {LOW_BIN} END"
+
+
+def _search(x: str, uppers: list[str], first: int, last: int) -> str:
+    """Balanced CASE tree: bin ids first..last separated by upper edges (log2 comparisons)."""
+    if first == last:
+        return str(first)
+    mid = (len(uppers) + 1) // 2  # uppers[mid - 1] splits the bins in two halves
+    left = _search(x, uppers[: mid - 1], first, first + mid - 1)
+    right = _search(x, uppers[mid:], first + mid, last)
+    return f"(CASE WHEN {x} < {uppers[mid - 1]} THEN {left} ELSE {right} END)"
 
 
 def binned_counts(
@@ -244,6 +271,8 @@ def binned_counts(
 
     windows: (name, start, end) triples, disjoint; rows outside every window are skipped.
     table: "production" or "reference" (reference rows form one window named windows[0][0]).
+    Result rows: w, feature (index into specs; -1 for the window totals), bin, n, n_score,
+    score_sum, score_sumsq, value_sum.
     """
     q = Sql()
     if table == "reference":
@@ -258,29 +287,30 @@ def binned_counts(
         wcase = f"CASE {' '.join(whens)} END"
         where = " OR ".join(conds)
     cols = [f"{wcase} AS w"]
-    if with_score:
-        cols.append(f"{finite(roles.prediction)} AS score")
+    cols.append(f"{finite(roles.prediction)} AS score" if with_score else "NULL::DOUBLE AS score")
+    numeric = [i for i, s in enumerate(specs) if s.feature.kind is ColumnKind.NUMERIC]
+    # A feature the reference lacks counts as null there (so its absence shows in the null bin).
+    present = [table != "reference" or spec.feature.in_reference for spec in specs]
     for i, spec in enumerate(specs):
-        cols.append(f"{bin_expr(q, spec)} AS b{i}")
-        if spec.feature.kind is ColumnKind.NUMERIC:
-            cols.append(f"{finite(spec.feature.name)} AS x{i}")
-    score_aggs = (
-        "count(score) AS n_score, sum(score) AS score_sum, sum(score * score) AS score_sumsq"
-        if with_score else "0 AS n_score, 0.0 AS score_sum, 0.0 AS score_sumsq"
-    )
-    selects = []
-    for i, spec in enumerate(specs):
-        xsum = f"sum(x{i})" if spec.feature.kind is ColumnKind.NUMERIC else "CAST(NULL AS DOUBLE)"
-        selects.append(
-            f"SELECT w, {i} AS feature, b{i} AS bin, count(*) AS n, {score_aggs}, "
-            f"{xsum} AS value_sum FROM rows GROUP BY w, b{i}"
-        )
-    selects.append(f"SELECT w, -1 AS feature, -1 AS bin, count(*) AS n, {score_aggs}, "
-                   "CAST(NULL AS DOUBLE) AS value_sum FROM rows GROUP BY w")
+        cols.append(f"{bin_expr(q, spec) if present[i] else NULL_BIN} AS b{i}")
+    for i in numeric:
+        cols.append(f"{finite(specs[i].feature.name) if present[i] else 'NULL::DOUBLE'} AS x{i}")
+    bins = [f"b{i}" for i in range(len(specs))]
+    sets = ", ".join([f"(w, b{i})" for i in range(len(specs))] + ["(w)"])
+    # GROUPING(b_i) is 0 only in the set that groups by b_i: it tells which feature a row is.
+    feature_case = "CASE " + " ".join(
+        f"WHEN GROUPING(b{i}) = 0 THEN {i}" for i in range(len(specs))) + " ELSE -1 END"
+    bin_case = "coalesce(" + ", ".join(bins + ["-1"]) + ")"
+    value_case = "CASE " + " ".join(
+        f"WHEN GROUPING(b{i}) = 0 THEN sum(x{i})" for i in numeric) + " END" if numeric else \
+        "NULL::DOUBLE"
     source = "reference" if table == "reference" else "production"
     q.parts.append(
-        f"WITH rows AS MATERIALIZED (SELECT {', '.join(cols)} FROM {source} WHERE {where}) "
-        + " UNION ALL ".join(selects)
+        f"SELECT w, {feature_case} AS feature, {bin_case} AS bin, count(*) AS n, "
+        "count(score) AS n_score, sum(score) AS score_sum, sum(score * score) AS score_sumsq, "
+        f"{value_case} AS value_sum "
+        f"FROM (SELECT {', '.join(cols)} FROM {source} WHERE {where}) "
+        f"GROUP BY GROUPING SETS ({sets})"
     )
     return q
 
@@ -291,7 +321,7 @@ def feature_profile_by_bucket(
 ) -> Sql:
     """Per bucket and feature: mean (numeric), non-null count, and whether min equals max."""
     q = Sql()
-    bucket = f"time_bucket(to_seconds({q.p(int(bucket_seconds))}::BIGINT), {ts_expr(roles)})"
+    bucket = bucket_expr(q, roles, bucket_seconds)
     cols = ["count(*) AS n"]
     for i, f in enumerate(features):
         ident = quote_ident(f.name)
@@ -340,11 +370,85 @@ def version_counts(
     assert roles.model_version is not None
     q = Sql()
     ts = ts_expr(roles)
-    side = f"CASE WHEN {ts} < {q.p(split)} THEN 'before' ELSE 'after' END" if split else "'all'"
+    side = (f"CASE WHEN {ts} < {q.p(micros(split))} THEN 'before' ELSE 'after' END"
+            if split else "'all'")
     aggs = outcome_aggregates(q, roles, threshold)
     q.parts.append(
         f"SELECT CAST({quote_ident(roles.model_version)} AS VARCHAR) AS version, {side} AS side, "
-        f"min({ts}) AS first_seen, max({ts}) AS last_seen, {', '.join(aggs)} FROM production "
+        f"min({ts}) AS first_seen_us, max({ts}) AS last_seen_us, {', '.join(aggs)} "
+        "FROM production "
         f"WHERE {where_window(q, roles, start, end)} GROUP BY 1, 2 ORDER BY 3"
+    )
+    return q
+
+
+# ---- explain: failing records and seeded samples --------------------------------------------
+
+FAILING_KINDS = ("fp", "fn", "error")
+
+
+def failing_records(
+    roles: Roles, threshold: float, kind: str, columns: list[str], start: datetime | None,
+    end: datetime | None, segment: tuple[str, Any] | None, limit: int,
+) -> Sql:
+    """The `limit` worst-handled labelled rows of a window, most confidently wrong first.
+
+    kind: "fp" (label 0, positive decision; highest score first), "fn" (label 1, negative
+    decision; lowest score first) or "error" (largest |score - label| first). `_wb_total` holds
+    how many rows matched before the limit. columns: extra columns (already checked) to return.
+    """
+    assert roles.label is not None and kind in FAILING_KINDS
+    q = Sql()
+    pred = finite(roles.prediction)
+    lab = label_expr(roles)
+    dec = decision_expr(q, roles, threshold)
+    ident = (f"CAST({quote_ident(roles.id)} AS VARCHAR)" if roles.id is not None
+             else "CAST(NULL AS VARCHAR)")
+    where = where_window(q, roles, start, end)
+    if segment is not None:
+        where += f" AND CAST({quote_ident(segment[0])} AS VARCHAR) = {q.p(str(segment[1]))}"
+    if kind == "fp":
+        where += f" AND {lab} = 0 AND {dec} = 1"
+        order = "_wb_score DESC NULLS LAST"
+    elif kind == "fn":
+        where += f" AND {lab} = 1 AND {dec} = 0"
+        order = "_wb_score ASC NULLS LAST"
+    else:
+        where += f" AND {lab} IS NOT NULL AND {pred} IS NOT NULL"
+        order = "abs(_wb_score - _wb_label) DESC"
+    extra = "".join(f", {quote_ident(c)}" for c in columns)
+    q.parts.append(
+        f"SELECT {ident} AS _wb_id, CAST({quote_ident(roles.timestamp)} AS TIMESTAMP) AS _wb_time, "
+        f"{pred} AS _wb_score, "
+        f"{dec} AS _wb_decision, {lab} AS _wb_label, count(*) OVER () AS _wb_total{extra} "
+        f"FROM production WHERE {where} ORDER BY {order}, _wb_time, _wb_id "
+        f"LIMIT {q.p(int(limit))}"
+    )
+    return q
+
+
+def seeded_sample(
+    roles: Roles, table: str, columns: list[str], rows: int, seed: int,
+    start: datetime | None = None, end: datetime | None = None,
+) -> Sql:
+    """A reproducible sample of `rows` rows: ordered by a seeded hash of the row, then limited.
+
+    Unlike `USING SAMPLE`, the result does not depend on the thread count; it costs one scan
+    and a top-N, so the table never comes into memory. table: "production" (restricted to
+    [start, end)) or "reference". columns: checked column names.
+    """
+    q = Sql()
+    cols = [quote_ident(c) for c in columns]
+    keys = list(cols)
+    where = "TRUE"
+    if table == "production":
+        keys.append(ts_expr(roles))
+        if roles.id is not None:
+            keys.append(quote_ident(roles.id))
+        where = where_window(q, roles, start, end)
+    source = "production" if table == "production" else "reference"
+    q.parts.append(
+        f"SELECT {', '.join(cols)} FROM {source} WHERE {where} "
+        f"ORDER BY hash({', '.join(keys)}, {q.p(int(seed))}::BIGINT) LIMIT {q.p(int(rows))}"
     )
     return q

@@ -40,7 +40,8 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def check_column(name: str, schema: dict[str, str], role: str, source: str) -> str:
+def check_column(name: str, schema: dict[str, str], role: str, source: str,
+                 fix: str = "Fix the column name in the incident config.") -> str:
     """Return the quoted identifier for name, or raise naming the role, source and close matches."""
     if name in schema:
         return quote_ident(name)
@@ -49,7 +50,7 @@ def check_column(name: str, schema: dict[str, str], role: str, source: str) -> s
     raise ColumnNotFoundError(
         f"Column {name!r} (the {role}) is not in {source}.{hint} "
         f"Available columns: {', '.join(list(schema)[:30])}"
-        f"{' ...' if len(schema) > 30 else ''}. Fix the column name in the incident config."
+        f"{' ...' if len(schema) > 30 else ''}. {fix}"
     )
 
 

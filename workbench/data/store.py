@@ -66,6 +66,7 @@ class LogStore:
                  memory_limit: str | None = None) -> None:
         self.incident = incident
         self._lock = threading.RLock()
+        self._attached: dict[str, str] = {}
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 2)}")
@@ -78,6 +79,7 @@ class LogStore:
         self.reference_schema = self._schema("reference")
         self.roles = self._resolve_roles()
         self._bins: dict[str, BinSpec] = {}
+        self._changes: pd.DataFrame | None = None
 
     # ---- sources ------------------------------------------------------------------------------
 
@@ -108,9 +110,13 @@ class LogStore:
         """Attach a DuckDB file read-only and return a relation over the named table."""
         if not Path(spec.path).is_file():
             raise DataSourceError(f"The {view} source file {spec.path!r} does not exist.")
-        alias = f"src_{view}"
-        literal = "'" + spec.path.replace("'", "''") + "'"  # a path, escaped as a SQL literal
-        self.con.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)")
+        key = str(Path(spec.path).resolve())
+        alias = self._attached.get(key)
+        if alias is None:
+            alias = f"src_{len(self._attached)}"
+            literal = "'" + key.replace("'", "''") + "'"  # a path, escaped as a SQL literal
+            self.con.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)")
+            self._attached[key] = alias
         tables = self.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = $db "
             "UNION SELECT view_name FROM duckdb_views() WHERE database_name = $db",
@@ -198,11 +204,11 @@ class LogStore:
         if roles.label is not None and self.production_schema[roles.label] == "BOOLEAN":
             return "classification"
         col = quote_ident(roles.label or roles.prediction)
-        row = self.con.execute(
+        q = Sql()
+        q.parts.append(
             f"SELECT min(CAST({col} AS DOUBLE)), max(CAST({col} AS DOUBLE)), "
-            f"count(DISTINCT {col}) FROM (SELECT {col} FROM production LIMIT 100000)"
-        ).fetchone()
-        lo, hi, distinct = row
+            f"count(DISTINCT {col}) FROM (SELECT {col} FROM production LIMIT 100000)")
+        lo, hi, distinct = self.run(q).iloc[0].tolist()
         if lo is not None and lo >= 0 and hi <= 1 and (roles.label is None or distinct <= 2):
             return "classification"
         return "regression"
@@ -210,9 +216,22 @@ class LogStore:
     # ---- running queries ----------------------------------------------------------------------
 
     def run(self, q: Sql) -> pd.DataFrame:
-        """Execute a built query and return its (small) result."""
+        """Execute a built query and return its (small) result.
+
+        Errors the data causes (a value that does not convert, a file that changed under us)
+        become DataSourceError naming the source, so the CLI can say what to fix.
+        """
         with self._lock:
-            return self.con.execute(q.text, q.params).df()
+            try:
+                return self.con.execute(q.text, q.params).df()
+            except (duckdb.ConversionException, duckdb.InvalidInputException,
+                    duckdb.IOException) as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise DataSourceError(
+                    f"Reading the production log {self.incident.production.source.describe()!r} "
+                    f"or reference {self.incident.reference.source.describe()!r} failed: "
+                    f"{first}. Fix the offending value or column type in the source."
+                ) from exc
 
     def span(self, start: datetime | None = None, end: datetime | None = None) -> TimeSpan:
         """First/last timestamp and rows of the log in [start, end)."""
@@ -221,19 +240,18 @@ class LogStore:
         n = int(row["n"])
         if n == 0:
             return TimeSpan(None, None, 0)
-        return TimeSpan(_to_dt(row["first"]), _to_dt(row["last"]), n)
+        return TimeSpan(_from_us(row["first_us"]), _from_us(row["last_us"]), n)
 
     def bucket_counts(self, bucket_seconds: int, start: datetime | None = None,
                       end: datetime | None = None,
                       segment: tuple[str, Any] | None = None) -> pd.DataFrame:
         """Per time bucket outcome counts (see queries.outcome_aggregates)."""
         if segment is not None:
-            check_column(segment[0], self.production_schema, "segment", "the production log")
+            check_column(segment[0], self.production_schema, "segment", "the production log",
+                         fix="Choose a column of the production log.")
         q = queries.bucket_counts(self.roles, self.incident.threshold, bucket_seconds, start, end,
                                   segment)
-        df = self.run(q)
-        df["bucket"] = pd.to_datetime(df["bucket"])
-        return df
+        return _buckets_to_time(self.run(q), bucket_seconds)
 
     def bin_specs(self, features: list[FeatureSpec] | None = None) -> list[BinSpec]:
         """Bins chosen on the reference for each feature (cached): quantile edges or top levels."""
@@ -269,9 +287,7 @@ class LogStore:
         """Per bucket: each feature's mean, zero count, non-null count and constant flag."""
         q = queries.feature_profile_by_bucket(self.roles, list(self.roles.features),
                                               bucket_seconds, start, end)
-        df = self.run(q)
-        df["bucket"] = pd.to_datetime(df["bucket"])
-        return df
+        return _buckets_to_time(self.run(q), bucket_seconds)
 
     def segment_counts(self, segments: list[str], windows: list[Window]) -> pd.DataFrame:
         """Outcome counts per window and segment value; columns s0..sk hold the values."""
@@ -287,7 +303,7 @@ class LogStore:
         q = queries.version_counts(self.roles, self.incident.threshold, start, end, split)
         df = self.run(q)
         for col in ("first_seen", "last_seen"):
-            df[col] = pd.to_datetime(df[col])
+            df[col] = pd.to_datetime(df.pop(col + "_us"), unit="us")
         return df
 
     def changes(self) -> pd.DataFrame:
@@ -295,6 +311,8 @@ class LogStore:
         spec = self.incident.changes
         if spec is None:
             return pd.DataFrame(columns=["time", "id", "kind", "description"])
+        if self._changes is not None:
+            return self._changes.copy()
         with self._lock:
             self._register("changes", spec.source)
             schema = self._schema("changes")
@@ -312,7 +330,8 @@ class LogStore:
                 f"use one of {', '.join(CHANGE_KINDS)}."
             )
         df["time"] = pd.to_datetime(df["time"])
-        return df
+        self._changes = df
+        return df.copy()
 
     def require_rows(self, start: datetime | None, end: datetime | None) -> TimeSpan:
         """The span of [start, end), raising EmptyDataError when it holds no rows."""
@@ -334,8 +353,50 @@ class LogStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ---- explain: failing records and seeded samples --------------------------------------
 
-def _to_dt(value: Any) -> datetime | None:
+    def failing_records(self, kind: str, columns: list[str], start: datetime | None = None,
+                        end: datetime | None = None, segment: tuple[str, Any] | None = None,
+                        limit: int = 50) -> pd.DataFrame:
+        """The `limit` most confidently wrong labelled rows of [start, end) (see the query).
+
+        Columns `_wb_id`, `_wb_time`, `_wb_score`, `_wb_decision`, `_wb_label`, `_wb_total`
+        (matching rows before the limit), then `columns` as stored in the log. Callers check
+        that the log has labels and that `kind` suits its task (see workbench.explain.records).
+        """
+        where = "the production log"
+        for col in columns:
+            check_column(col, self.production_schema, "model feature", where)
+        if segment is not None:
+            check_column(segment[0], self.production_schema, "segment", where,
+                         fix="Choose a column of the production log.")
+        q = queries.failing_records(self.roles, self.incident.threshold, kind, list(columns),
+                                    start, end, segment, int(limit))
+        df = self.run(q)
+        df["_wb_time"] = pd.to_datetime(df["_wb_time"])
+        return df
+
+    def seeded_sample(self, columns: list[str], rows: int, seed: int = 0, *,
+                      reference: bool = False, start: datetime | None = None,
+                      end: datetime | None = None) -> pd.DataFrame:
+        """A reproducible sample of at most `rows` rows of the reference or a log window."""
+        schema = self.reference_schema if reference else self.production_schema
+        where = "the reference data" if reference else "the production log"
+        for col in columns:
+            check_column(col, schema, "sampled column", where)
+        q = queries.seeded_sample(self.roles, "reference" if reference else "production",
+                                  list(columns), int(rows), int(seed), start, end)
+        return self.run(q)
+
+
+def _from_us(value: Any) -> datetime | None:
+    """Epoch microseconds as a naive-UTC datetime."""
     if value is None or pd.isna(value):
         return None
-    return pd.Timestamp(value).to_pydatetime().replace(tzinfo=None)
+    return pd.Timestamp(int(value), unit="us").to_pydatetime()
+
+
+def _buckets_to_time(df: pd.DataFrame, bucket_seconds: int) -> pd.DataFrame:
+    """Replace bucket indexes by the buckets' start times."""
+    df["bucket"] = pd.to_datetime(df["bucket"].astype("int64") * bucket_seconds, unit="s")
+    return df

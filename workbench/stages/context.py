@@ -11,7 +11,7 @@ import pandas as pd
 from workbench.data import LogStore
 from workbench.results import ChangeEvent
 from workbench.stages import metrics
-from workbench.stages.triage import Triage
+from workbench.stages.triage import Triage, bucket_phase
 from workbench.stats import changepoint
 
 # A change this many buckets before the onset keeps exp(-1) of its proximity weight.
@@ -106,8 +106,9 @@ def serving_signals(triage: Triage) -> tuple[ServingSignal, ...]:
         signals["score_out_of_range_rate"] = (
             counts["score_out_of_range"].astype(float).to_numpy() / n, n)
     out = []
+    phase = bucket_phase(counts, triage.bucket_seconds)
     for name, (values, weights) in signals.items():
-        cp = changepoint.detect(values, weights, min_relative=0.2)
+        cp = changepoint.detect(values, weights, min_relative=0.2, phase=phase)
         if cp is None or cp.after <= cp.before:
             continue
         when = counts["bucket"].iloc[cp.index].to_pydatetime()

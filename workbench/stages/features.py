@@ -16,6 +16,7 @@ import pandas as pd
 from workbench.data import ColumnKind, LogStore, Window
 from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
 from workbench.results import FeatureDrift, Histogram
+from workbench.stages.triage import bucket_phase
 from workbench.stats import changepoint, drift
 
 
@@ -48,7 +49,7 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
     ref = store.binned_counts(specs, [Window("reference", None, None)], reference=True)
     prod = store.binned_counts(specs, [baseline, current])
     profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
-    shift_times = _shift_times(profile, features)
+    shift_times = _shift_times(profile, features, bucket_seconds)
     results, hists = [], []
     for i, spec in enumerate(specs):
         r = _counts(ref, "reference", i, spec.n_bins)
@@ -141,16 +142,18 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _shift_times(profile: pd.DataFrame, features: list) -> dict[str, datetime]:
+def _shift_times(profile: pd.DataFrame, features: list,
+                 bucket_seconds: int) -> dict[str, datetime]:
     """When each numeric feature's per-bucket mean shifted (significant change point)."""
     out = {}
     weights = profile["n"].astype(float).to_numpy()
+    phase = bucket_phase(profile, bucket_seconds)
     for i, f in enumerate(features):
         if f.kind is not ColumnKind.NUMERIC:
             continue
         values = profile[f"mean{i}"].astype(float).to_numpy()
         cp = changepoint.detect(values, np.where(np.isfinite(values), weights, 0.0),
-                                min_relative=0.05)
+                                min_relative=0.05, phase=phase)
         if cp is not None:
             out[f.name] = profile["bucket"].iloc[cp.index].to_pydatetime()
     return out

@@ -60,7 +60,8 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
             f"({'with' if roles.has_labels else 'without'} labels). Choose one of: "
             f"{', '.join(names)}."
         )
-    name, cp = _choose_metric(counts, roles.task, roles.has_labels, metric)
+    phase = bucket_phase(counts, seconds)
+    name, cp = _choose_metric(counts, roles.task, roles.has_labels, metric, phase)
     buckets = counts["bucket"].to_list()
     onset = buckets[cp.index].to_pydatetime() if cp is not None else None
     first, last_end = span.first, span.last + timedelta(microseconds=1)
@@ -90,27 +91,35 @@ def _series(counts: pd.DataFrame, name: str) -> MetricSeries:
                         tuple(float(v) for v in values), tuple(float(w) for w in weights))
 
 
-def _choose_metric(counts: pd.DataFrame, task: str, has_labels: bool,
-                   forced: str | None) -> tuple[str, changepoint.ChangePoint | None]:
+def bucket_phase(counts: pd.DataFrame, bucket_seconds: int) -> np.ndarray | None:
+    """Cycle phase (hour of day, day of week) of each bucket row, for seasonal change points."""
+    starts = counts["bucket"].astype("int64").to_numpy() // 10**9
+    return changepoint.cycle_phase(starts, bucket_seconds)
+
+
+def _choose_metric(counts: pd.DataFrame, task: str, has_labels: bool, forced: str | None,
+                   phase: np.ndarray | None) -> tuple[str, changepoint.ChangePoint | None]:
     """The metric with the strongest harmful change point (labelled metrics first)."""
     if forced is not None:
-        return forced, _harmful_change(counts, forced)
+        return forced, _harmful_change(counts, forced, phase)
     groups = []
     if has_labels:
         groups.append(metrics.LABELLED_CANDIDATES[task])
     groups.append(tuple(n for n in metrics.UNLABELLED_CANDIDATES
                         if metrics.available(n, task, has_labels)))
     for group in groups:
-        found = [(n, cp) for n in group if (cp := _harmful_change(counts, n)) is not None]
+        found = [(n, cp) for n in group
+                 if (cp := _harmful_change(counts, n, phase)) is not None]
         if found:
             return max(found, key=lambda item: item[1].f_stat / item[1].threshold)
     return groups[0][0], None
 
 
-def _harmful_change(counts: pd.DataFrame, name: str) -> changepoint.ChangePoint | None:
+def _harmful_change(counts: pd.DataFrame, name: str,
+                    phase: np.ndarray | None) -> changepoint.ChangePoint | None:
     """A significant change point of the metric in its harmful direction, if any."""
     values, weights = metrics.series(counts, name)
-    cp = changepoint.detect(values, weights)
+    cp = changepoint.detect(values, weights, phase=phase)
     if cp is None:
         return None
     worse = metrics.METRICS[name].higher_is_worse

@@ -1,9 +1,11 @@
 """Change-point detection on a per-bucket metric series (weighted mean shift, binary search).
 
 Each bucket contributes its metric value with a weight (e.g. the number of labelled negatives
-behind a false-positive rate). For every split point the weighted least-squares gain of a two-mean
-model over one mean is an F statistic against the residual variance: seasonality and over-
-dispersion inflate that variance, so they do not masquerade as change points. The best split is
+behind a false-positive rate). For every split point the weighted least-squares gain of a step
+over a model without one is an F statistic against the residual variance: over-dispersion
+inflates that variance, so it does not masquerade as a change point. A known cycle (the daily
+rhythm of hourly buckets) is modelled with one level per phase, so it neither hides a step nor
+drags the split towards a peak. The best split is
 reported when F exceeds a threshold that grows with the number of candidate splits (a search over
 n splits inflates the maximum F) and the relative change is material.
 """
@@ -45,8 +47,13 @@ def f_threshold(n: int) -> float:
 
 
 def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
-               start: int = 0) -> ChangePoint | None:
-    """The single split maximising the weighted mean-shift F statistic, or None if too short."""
+               start: int = 0, phase: np.ndarray | None = None) -> ChangePoint | None:
+    """The single split maximising the weighted mean-shift F statistic, or None if too short.
+
+    With `phase` (each bucket's position in a cycle, e.g. its hour of day) the model has one
+    level per phase plus the step, so a daily rhythm neither hides a step nor pulls it towards a
+    peak. Phases are ignored when the series holds fewer than three cycles.
+    """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
     ok = np.isfinite(v) & (w > 0)
@@ -55,34 +62,67 @@ def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
     n = len(idx)
     if n < 2 * min_size + 1:
         return None
+    phases = _phases(idx, phase)
+    n_phases = int(phases.max()) + 1
     v, w = v[idx], w[idx]
-    wv = w * v
-    cw, cwv, cwvv = np.cumsum(w), np.cumsum(wv), np.cumsum(wv * v)
-    tw, twv, twvv = cw[-1], cwv[-1], cwvv[-1]
-    rss0 = twvv - twv * twv / tw
-    if rss0 <= 0:
+    # Residuals from the per-phase weighted means (one mean when there is no cycle).
+    wp = np.bincount(phases, weights=w, minlength=n_phases)
+    mp = np.bincount(phases, weights=w * v, minlength=n_phases) / np.where(wp > 0, wp, 1)
+    r = v - mp[phases]
+    rss0 = float(np.sum(w * r * r))
+    scale = float(np.sum(w * v * v)) or 1.0
+    if rss0 <= 1e-24 * scale:
         return None
-    ks = np.arange(min_size, n - min_size + 1)  # split before position k
-    lw, lwv, lwvv = cw[ks - 1], cwv[ks - 1], cwvv[ks - 1]
-    rw, rwv, rwvv = tw - lw, twv - lwv, twvv - lwvv
-    rss1 = (lwvv - lwv * lwv / lw) + (rwvv - rwv * rwv / rw)
-    rss1 = np.maximum(rss1, 1e-18 * rss0)
-    f = (rss0 - rss1) / (rss1 / max(n - 2, 1))
+    # For a step starting at position k: numerator = tail sum of w*r (phase sums of r are 0);
+    # its residualised norm = sum over phases of W_tail * W_head / W.
+    tail_wr = np.cumsum((w * r)[::-1])[::-1]
+    onehot = np.zeros((n, n_phases))
+    onehot[np.arange(n), phases] = w
+    tail_w = np.cumsum(onehot[::-1], axis=0)[::-1]  # tail_w[k, p]: weight of phase p at >= k
+    ks = np.arange(min_size, n - min_size + 1)
+    tw = tail_w[ks]
+    den = np.sum(tw * (wp - tw) / np.where(wp > 0, wp, 1), axis=1)
+    num = tail_wr[ks]
+    gain = np.where(den > 0, num * num / np.where(den > 0, den, 1), 0.0)
+    rss1 = np.maximum(rss0 - gain, 1e-12 * rss0)
+    dof = max(n - n_phases - 1, 1)
+    f = gain / (rss1 / dof)
     best = int(np.argmax(f))
     k = int(ks[best])
     return ChangePoint(
         index=int(idx[k]),
-        before=float(lwv[best] / lw[best]),
-        after=float(rwv[best] / rw[best]),
+        before=float(np.average(v[:k], weights=w[:k])),
+        after=float(np.average(v[k:], weights=w[k:])),
         f_stat=float(f[best]),
         threshold=f_threshold(n),
     )
 
 
+def _phases(idx: np.ndarray, phase: np.ndarray | None) -> np.ndarray:
+    """Dense phase labels of the kept buckets; a single phase when cycles are too few."""
+    if phase is None:
+        return np.zeros(len(idx), dtype=int)
+    _, dense = np.unique(np.asarray(phase)[idx], return_inverse=True)
+    if len(idx) < 3 * (dense.max() + 1):
+        return np.zeros(len(idx), dtype=int)
+    return dense.astype(int)
+
+
+def cycle_phase(bucket_starts_s: np.ndarray, bucket_seconds: int) -> np.ndarray | None:
+    """Each bucket's phase in the natural cycle of its size: hour of day for sub-daily buckets,
+    day of week for daily ones; None when no cycle applies."""
+    starts = np.asarray(bucket_starts_s, dtype=np.int64)
+    if bucket_seconds < 86400 and 86400 % bucket_seconds == 0:
+        return (starts % 86400) // bucket_seconds
+    if bucket_seconds == 86400:
+        return (starts // 86400) % 7
+    return None
+
+
 def detect(values: np.ndarray, weights: np.ndarray, min_relative: float = 0.1,
-           min_size: int = 3) -> ChangePoint | None:
+           min_size: int = 3, phase: np.ndarray | None = None) -> ChangePoint | None:
     """The most significant material mean shift, or None when the series is stable."""
-    cp = best_split(values, weights, min_size=min_size)
+    cp = best_split(values, weights, min_size=min_size, phase=phase)
     if cp is None or not cp.significant or abs(cp.relative_change) < min_relative:
         return None
     return cp

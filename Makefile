@@ -1,0 +1,141 @@
+# ML incident workbench: developer and CI entry points.  `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+SAMPLE   := sample_data/fraud_weekend/incident.toml
+NOTEBOOK := notebooks/triage.ipynb
+CHROMIUM := /usr/bin/chromium
+
+HOST     ?= 127.0.0.1
+PORT     ?= 8866
+LAB_PORT ?= 8888
+# INCIDENT=path/to/incident.toml opens `make app` (and `make lab`) on that incident.
+INCIDENT ?=
+# INCIDENTS_DIR=dir serves every incident config under dir with `make apps`.
+INCIDENTS_DIR ?= sample_data
+
+# What the on-call audience gets: no code, no tracebacks, a warm kernel waiting.
+VOILA_ON_CALL := --strip_sources=True --show_tracebacks=False
+VOILA_APP_OPTS := --no-browser --preheat_kernel=True --pool_size=1 $(VOILA_ON_CALL)
+
+# Relative paths would be read from the kernel's folder (notebooks/), so pass absolute ones.
+INCIDENT_ENV := $(if $(strip $(INCIDENT)),WORKBENCH_INCIDENT="$(abspath $(INCIDENT))",)
+
+.PHONY: help venv sample app apps lab test chromium bench lint clean distclean
+
+help:
+	@echo "make venv        create/refresh .venv (Python >= 3.11) with the project and its test extra"
+	@echo "make sample      generate the bundled sample incident into sample_data/fraud_weekend/"
+	@echo "make app         serve the triage app with Voila on http://HOST:PORT/ (default"
+	@echo "                 127.0.0.1:8866); INCIDENT=path/to/incident.toml picks the incident"
+	@echo "make apps        serve notebooks/ with Voila's tree, one ?incident= link per config"
+	@echo "                 found under INCIDENTS_DIR (default sample_data)"
+	@echo "make lab         JupyterLab on notebooks/ (port LAB_PORT, default 8888)"
+	@echo "make test        the test suite (pytest, real headless browser) and ruff"
+	@echo "make chromium    install Debian's chromium if /usr/bin/chromium is missing"
+	@echo "make bench       run every benchmarks/*.py"
+	@echo "make lint        ruff check"
+	@echo "make clean       remove caches and test artifacts (distclean also removes .venv"
+	@echo "                 and the generated sample)"
+
+# ---------------------------------------------------------------------------------------------
+# Environment
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@set -e; \
+	if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then \
+	  interp=""; \
+	  for cand in python3.13 python3.12 python3.11 python3; do \
+	    if command -v $$cand >/dev/null 2>&1 && \
+	       $$cand -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then \
+	      interp=$$cand; break; \
+	    fi; \
+	  done; \
+	  if [ -z "$$interp" ]; then \
+	    echo "error: Python >= 3.11 is required (tried python3.13, python3.12, python3.11," \
+	         "python3)" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "Creating $(VENV) with $$interp ($$($$interp -c 'import sys; print(sys.version.split()[0])'))"; \
+	  $$interp -m venv --clear $(VENV) || { \
+	    echo "error: '$$interp -m venv' failed; on Debian/Ubuntu install python3-venv" >&2; \
+	    exit 1; }; \
+	fi
+	$(PY) -m pip install --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+sample: $(SAMPLE)
+
+$(SAMPLE): | $(STAMP)
+	$(VENV)/bin/workbench sample
+
+# ---------------------------------------------------------------------------------------------
+# Apps
+
+app: venv sample
+	@echo "Triage app: http://$(HOST):$(PORT)/"
+	$(INCIDENT_ENV) $(VENV)/bin/voila $(NOTEBOOK) --Voila.ip=$(HOST) --port=$(PORT) $(VOILA_APP_OPTS)
+
+# Several incidents from one server: Voila's tree serves notebooks/, and each page reads its
+# `?incident=` query parameter, a path relative to WORKBENCH_INCIDENTS_DIR.  Pre-heated kernels
+# run before the request arrives, so they are off here: every page gets its own query string.
+apps: venv sample
+	@test -d "$(INCIDENTS_DIR)" || { echo "error: INCIDENTS_DIR=$(INCIDENTS_DIR) is not a folder" >&2; exit 2; }
+	@echo "Notebooks: http://$(HOST):$(PORT)/"
+	@cd "$(INCIDENTS_DIR)" && find . -name '*.toml' -type f | sed 's|^\./||' | sort | \
+	  while IFS= read -r cfg; do \
+	    echo "  http://$(HOST):$(PORT)/voila/render/triage.ipynb?incident=$$cfg"; \
+	  done
+	WORKBENCH_INCIDENTS_DIR="$(abspath $(INCIDENTS_DIR))" $(VENV)/bin/voila notebooks \
+	  --Voila.ip=$(HOST) --port=$(PORT) --no-browser --preheat_kernel=False --pool_size=0 \
+	  $(VOILA_ON_CALL)
+
+lab: venv sample
+	$(INCIDENT_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ip=$(HOST) \
+	  --port=$(LAB_PORT) $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+
+# pytest exits 5 when no test ran: make treats that as a failure, as it should.
+test: venv chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "chromium: $(CHROMIUM) is installed"; \
+	else \
+	  sudo=""; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    if command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	    else echo "error: installing chromium needs root or sudo" >&2; exit 1; fi; \
+	  fi; \
+	  $$sudo apt-get update && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
+bench: venv
+	@shopt -s nullglob; files=(benchmarks/*.py); \
+	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks/*.py to run"; exit 0; fi; \
+	for f in "$${files[@]}"; do \
+	  echo "== $$f"; $(PY) "$$f" || exit 1; \
+	done
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf test-artifacts .pytest_cache .ruff_cache build dist benchmarks/out *.egg-info
+	find . \( -path ./$(VENV) -o -path ./.git \) -prune -o -type d \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) sample_data/fraud_weekend
