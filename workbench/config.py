@@ -17,6 +17,7 @@ from workbench.timeutil import parse_duration
 
 TASKS = ("classification", "regression")
 CHANGE_KINDS = ("model", "code", "data", "schema", "config", "infra", "upstream")
+FIX_KINDS = ("model", "feature_correction", "threshold", "rollback")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,43 @@ class ChangesSection:
 
 
 @dataclass(frozen=True)
+class PipelineSection:
+    """The feature computation, to recompute served features from logged raw columns."""
+
+    callable: str  # "path/to/file.py:function" (relative to the config) or "module:function"
+    columns: tuple[str, ...] = ()  # raw columns the callable reads; empty: all log columns
+    tolerance: float = 1e-6  # relative difference above which a served value counts as skewed
+
+
+@dataclass(frozen=True)
+class FixSpec:
+    """A candidate fix to replay the failing window through."""
+
+    name: str
+    kind: str  # one of FIX_KINDS
+    description: str = ""
+    path: Path | None = None  # model file (kind "model", or the old version's for "rollback")
+    callable: str | None = None  # feature correction "file.py:function" or "module:function"
+    threshold: float | None = None  # kind "threshold"
+    version: str | None = None  # kind "rollback": a model version present in the log
+
+
+@dataclass(frozen=True)
+class JournalSection:
+    """Where the investigation journal is kept and who writes it."""
+
+    path: Path | None = None  # default: outside the data folder (see workbench.journal)
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class LineageSection:
+    """Run manifests of the models, mapped to the versions in the log."""
+
+    manifests: str  # folder or glob of manifest JSON files (relative to the config)
+
+
+@dataclass(frozen=True)
 class Incident:
     """A validated incident config."""
 
@@ -86,7 +124,20 @@ class Incident:
     metric: str | None = None
     model: ModelSection | None = None
     changes: ChangesSection | None = None
+    pipeline: PipelineSection | None = None
+    fixes: tuple[FixSpec, ...] = ()
+    journal: JournalSection | None = None
+    lineage: LineageSection | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def fix(self, name: str) -> FixSpec:
+        """The declared fix of that name, or a ConfigError listing the declared ones."""
+        for fix in self.fixes:
+            if fix.name == name:
+                return fix
+        names = ", ".join(f.name for f in self.fixes) or "none declared"
+        raise ConfigError(f"No fix named {name!r} in [[fixes]] of the incident config "
+                          f"(declared: {names}).")
 
     @property
     def base_dir(self) -> Path:
@@ -117,7 +168,8 @@ def _jsonable(value: Any) -> Any:
 
 # ---- parsing -----------------------------------------------------------------------------------
 
-_TOP_KEYS = {"title", "bucket", "metric", "production", "reference", "model", "changes"}
+_TOP_KEYS = {"title", "bucket", "metric", "production", "reference", "model", "changes",
+             "pipeline", "fixes", "journal", "lineage"}
 _SECTION_KEYS = {
     "production": {
         "source", "timestamp", "prediction", "decision", "label", "model_version", "id",
@@ -126,7 +178,11 @@ _SECTION_KEYS = {
     "reference": {"source", "label"},
     "model": {"path", "task", "threshold", "trusted"},
     "changes": {"source"},
+    "pipeline": {"callable", "columns", "tolerance"},
+    "journal": {"path", "author"},
+    "lineage": {"manifests"},
 }
+_FIX_KEYS = {"name", "kind", "description", "path", "callable", "threshold", "version"}
 _REQUIRED = {"production": ("source", "timestamp", "prediction"), "reference": ("source",)}
 
 
@@ -181,7 +237,70 @@ def parse_incident(data: dict[str, Any], path: Path | None = None) -> Incident:
             if "changes" in data
             else None
         ),
+        pipeline=_pipeline(data["pipeline"], where) if "pipeline" in data else None,
+        fixes=_fixes(data.get("fixes", []), base, where),
+        journal=_journal(data["journal"], base, where) if "journal" in data else None,
+        lineage=(LineageSection(_req_str(data["lineage"], "manifests", "[lineage]", where))
+                 if "lineage" in data else None),
     )
+
+
+def _pipeline(sec: dict[str, Any], where: str) -> PipelineSection:
+    name = "[pipeline]"
+    tol = sec.get("tolerance", 1e-6)
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or tol < 0:
+        raise ConfigError(f"{where}: {name} tolerance must be a number >= 0. Got {tol!r}.")
+    return PipelineSection(callable=_callable_str(sec, name, where),
+                           columns=_str_list(sec.get("columns", []), "columns", name, where),
+                           tolerance=float(tol))
+
+
+def _fixes(items: Any, base: Path, where: str) -> tuple[FixSpec, ...]:
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(f"{where}: fixes must be written as [[fixes]] tables.")
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        name = f"[[fixes]] #{i + 1}"
+        _check_keys(item, _FIX_KEYS, name, where)
+        fix_name = _req_str(item, "name", name, where)
+        if fix_name in seen:
+            raise ConfigError(f"{where}: two [[fixes]] are named {fix_name!r}; names must differ.")
+        seen.add(fix_name)
+        kind = _req_str(item, "kind", name, where)
+        if kind not in FIX_KINDS:
+            raise ConfigError(f"{where}: {name} kind must be one of {', '.join(FIX_KINDS)}. "
+                              f"Got {kind!r}.")
+        need = {"model": "path", "feature_correction": "callable", "threshold": "threshold",
+                "rollback": "version"}[kind]
+        if need not in item:
+            raise ConfigError(f"{where}: {name} ({fix_name!r}, kind {kind}) needs {need!r}.")
+        threshold = item.get("threshold")
+        if threshold is not None and (isinstance(threshold, bool)
+                                      or not isinstance(threshold, int | float)):
+            raise ConfigError(f"{where}: {name} threshold must be a number. Got {threshold!r}.")
+        path = _opt_str(item, "path", name, where)
+        out.append(FixSpec(
+            name=fix_name, kind=kind, description=_opt_str(item, "description", name, where) or "",
+            path=base / path if path else None,
+            callable=_callable_str(item, name, where) if "callable" in item else None,
+            threshold=None if threshold is None else float(threshold),
+            version=_opt_str(item, "version", name, where),
+        ))
+    return tuple(out)
+
+
+def _journal(sec: dict[str, Any], base: Path, where: str) -> JournalSection:
+    path = _opt_str(sec, "path", "[journal]", where)
+    return JournalSection(path=base / path if path else None,
+                          author=_opt_str(sec, "author", "[journal]", where))
+
+
+def _callable_str(sec: dict[str, Any], name: str, where: str) -> str:
+    value = _req_str(sec, "callable", name, where)
+    if value.count(":") != 1 or not all(value.split(":")):
+        raise ConfigError(f"{where}: {name} callable must look like 'file.py:function' or "
+                          f"'package.module:function'. Got {value!r}.")
+    return value
 
 
 def _production(sec: dict[str, Any], base: Path, where: str) -> ProductionSection:

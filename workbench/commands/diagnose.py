@@ -1,0 +1,78 @@
+"""`workbench diagnose CONFIG [--json] [--window START..END]`: triage and rank hypotheses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from workbench.commands import progress
+from workbench.results import Diagnosis
+from workbench.timeutil import iso, parse_window
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the subcommand."""
+    d = sub.add_parser("diagnose", help="triage an incident and rank what caused it")
+    d.add_argument("config", type=Path, help="incident config (TOML)")
+    d.add_argument("--json", action="store_true", help="print the result as JSON")
+    d.add_argument("--window", help="analyse only START..END (ISO-8601, either side optional)")
+    d.add_argument("--bucket", help="time bucket, e.g. 1h, 15min, 1d (default: from the config)")
+    d.add_argument("--metric", help="monitored metric, e.g. false_positive_rate, mae")
+    d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    d.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the diagnosis and print it."""
+    from workbench.diagnose import diagnose
+
+    start, end = parse_window(args.window) if args.window else (None, None)
+    result = diagnose(args.config, start=start, end=end, bucket=args.bucket, metric=args.metric,
+                      progress=progress(args.quiet or args.json))
+    if args.json:
+        print(json.dumps(contract(result), indent=2))
+    else:
+        print(render_text(result))
+    return 0
+
+
+def contract(result: Diagnosis) -> dict:
+    """The stable `--json` document: contract keys first, extras after."""
+    data = result.to_dict()
+    keys = ["incident", "bucket", "window", "onset", "metric", "trend", "hypotheses"]
+    out = {k: data[k] for k in keys}
+    out.update({k: v for k, v in data.items()
+                if k not in keys and k not in ("series", "histograms")})
+    return out
+
+
+def render_text(result: Diagnosis, limit: int = 5) -> str:
+    """A readable summary for the terminal."""
+    m = result.metric
+    lines = [f"Incident: {result.incident}",
+             f"Window:   {iso(result.window['start'])} .. {iso(result.window['end'])} "
+             f"({result.rows:,} rows, bucket {result.bucket})"]
+    if result.onset is None:
+        lines.append(f"No regression found: {m.name} is stable "
+                     f"({_fmt(m.baseline)} before vs {_fmt(m.current)} recently).")
+        return "\n".join(lines)
+    lines += [
+        f"Onset:    {iso(result.onset)}",
+        f"Metric:   {m.name} {_fmt(m.baseline)} -> {_fmt(m.current)}"
+        + (f" ({m.current / m.baseline:.1f}x)" if m.baseline and m.current else ""),
+        f"Trend:    {result.trend}",
+        "",
+        "Suspects (most likely first):",
+    ]
+    for h in result.hypotheses[:limit]:
+        target = h.feature or h.segment or h.model_version or h.change_id or ""
+        lines.append(f"  {h.rank}. [{h.score:.2f}] {h.signature} ({h.layer}) {target}")
+        lines.append(f"     {h.summary}")
+    if len(result.hypotheses) > limit:
+        lines.append(f"  ... {len(result.hypotheses) - limit} more (use --json for all)")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

@@ -1,0 +1,27 @@
+"""`workbench sample [--rows N] [--out DIR] [--seed S]`: generate the bundled sample incident."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from workbench.commands import progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the subcommand."""
+    s = sub.add_parser("sample", help="generate the bundled sample incident")
+    s.add_argument("--rows", type=int, default=300_000, help="production log rows")
+    s.add_argument("--out", type=Path, default=None, help="output folder")
+    s.add_argument("--seed", type=int, default=7, help="random seed")
+    s.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the sample and print its config path."""
+    from sample_data.fraud import DEFAULT_OUT, generate
+
+    path = generate(args.out or DEFAULT_OUT, rows=args.rows, seed=args.seed,
+                    progress=progress(False))
+    print(path)
+    return 0
