@@ -12,6 +12,9 @@ from workbench.data import LogStore
 from workbench.results import Diagnosis
 from workbench.stages import context, hypotheses
 from workbench.stages.features import analyse_features
+from workbench.stages.isolation import isolate
+from workbench.stages.skew import check_skew
+from workbench.stages.slices import discover_slices
 from workbench.stages.triage import run_triage
 
 Progress = Callable[[str], None]
@@ -19,8 +22,13 @@ Progress = Callable[[str], None]
 
 def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
              end: datetime | None = None, bucket: str | None = None, metric: str | None = None,
-             store: LogStore | None = None, progress: Progress | None = None) -> Diagnosis:
-    """Triage, isolate and rank hypotheses for an incident over [start, end)."""
+             store: LogStore | None = None, progress: Progress | None = None,
+             attribution: bool = True) -> Diagnosis:
+    """Triage, isolate and rank hypotheses for an incident over [start, end).
+
+    With a [model] in the config and `attribution`, the feature whose mean |SHAP| grew most
+    between the windows strengthens the hypotheses naming it (SHAP on ~1000 sampled rows).
+    """
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
     if not isinstance(incident, Incident):
@@ -37,8 +45,26 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         versions = context.rollouts(store, triage)
         serving = context.serving_signals(triage)
         segments = context.segment_shifts(store, triage)
+        skew = None
+        if incident.pipeline is not None:
+            say("pipeline: recomputing features for sampled rows (training-serving skew)")
+            skew = check_skew(store, triage.baseline, triage.current)
+        roles = store.roles
+        layers = isolate(triage, report, changes, versions, serving,
+                         has_versions=roles.model_version is not None,
+                         has_serving_columns=roles.latency is not None or roles.status is not None,
+                         has_changes=incident.changes is not None, skew=skew)
+        say("slices: segments whose errors rose most")
+        slices = discover_slices(store, triage, report.drift) if triage.onset else ()
+        attributed = None
+        if attribution and incident.model is not None and triage.onset is not None:
+            from workbench.explain import attribution_evidence
+
+            say("model: SHAP attribution drift between the windows")
+            attributed = attribution_evidence(store, triage.baseline, triage.current)
         say("ranking hypotheses")
-        ranked = hypotheses.rank(triage, report, changes, versions, serving, segments)
+        ranked = hypotheses.rank(triage, report, changes, versions, serving, segments, skew,
+                                 attributed)
     finally:
         if own:
             store.close()
@@ -49,6 +75,6 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         baseline_window={"start": triage.baseline.start, "end": triage.baseline.end},
         current_window={"start": triage.current.start, "end": triage.current.end},
         series=triage.series, drift=report.drift, histograms=report.histograms,
-        changes=changes, rows=triage.span.rows,
+        changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3),
     )

@@ -152,6 +152,32 @@ class FeatureDrift(Serialisable):
     severity: str
 
 
+VERDICTS = ("healthy", "suspect", "failing", "unknown")
+
+
+@dataclass(frozen=True)
+class LayerVerdict(Serialisable):
+    """Phase 2: one layer's verdict with its key number and the evidence behind it."""
+
+    layer: str
+    verdict: str  # one of VERDICTS; "unknown" when the data to judge is absent
+    headline: str  # the key number in words, e.g. "latency p95 42 ms -> 43 ms"
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slice(Serialisable):
+    """A segment (conjunction of conditions) whose error metric rose, with its support."""
+
+    conditions: tuple[str, ...]  # e.g. ("country=US", "ratio in [2.1, 3.4)")
+    rows_current: int
+    metric_baseline: float | None
+    metric_current: float | None
+    lift: float  # metric_current / overall current metric
+    excess: float  # extra bad outcomes in the slice vs its own baseline rate
+    score: float
+
+
 @dataclass(frozen=True)
 class Diagnosis(Serialisable):
     """Everything `diagnose` found; `to_dict()` is the `--json` contract."""
@@ -169,6 +195,8 @@ class Diagnosis(Serialisable):
     drift: tuple[FeatureDrift, ...] = ()
     histograms: tuple[Histogram, ...] = ()
     changes: tuple[ChangeEvent, ...] = ()
+    layers: tuple[LayerVerdict, ...] = ()
+    slices: tuple[Slice, ...] = ()
     rows: int = 0
     elapsed_seconds: float = 0.0
 
@@ -176,6 +204,10 @@ class Diagnosis(Serialisable):
     def top(self) -> Hypothesis | None:
         """The highest-ranked hypothesis."""
         return self.hypotheses[0] if self.hypotheses else None
+
+    def layer(self, name: str) -> LayerVerdict | None:
+        """The verdict of one layer."""
+        return next((v for v in self.layers if v.layer == name), None)
 
     def histogram(self, feature: str) -> Histogram | None:
         """The histogram of a feature, if computed."""

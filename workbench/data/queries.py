@@ -382,6 +382,35 @@ def version_counts(
     return q
 
 
+def slice_counts(
+    roles: Roles, threshold: float, specs: list[BinSpec],
+    windows: list[tuple[str, datetime | None, datetime | None]],
+    pairs: list[tuple[int, int]],
+) -> Sql:
+    """Outcome counts per window for every single condition column and every pair (one scan).
+
+    Condition columns are the bin ids of `specs` (c0..cn); result columns w, c0..cn (NULL where
+    a column is not in the grouping set) and the outcome counts.
+    """
+    q = Sql()
+    whens, conds = [], []
+    for name, start, end in windows:
+        cond = where_window(q, roles, start, end)
+        conds.append(f"({cond})")
+        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    aggs = outcome_aggregates(q, roles, threshold)
+    cols = [f"{bin_expr(q, spec)} AS _wb_c{i}" for i, spec in enumerate(specs)]
+    sets = [f"(_wb_w, _wb_c{i})" for i in range(len(specs))]
+    sets += [f"(_wb_w, _wb_c{i}, _wb_c{j})" for i, j in pairs]
+    out_cols = ", ".join(f"_wb_c{i} AS c{i}" for i in range(len(specs)))
+    q.parts.append(
+        f"SELECT _wb_w AS w, {out_cols}, {', '.join(aggs)} "
+        f"FROM (SELECT *, CASE {' '.join(whens)} END AS _wb_w, {', '.join(cols)} "
+        f"FROM production WHERE {' OR '.join(conds)}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+    )
+    return q
+
+
 # ---- explain: failing records and seeded samples --------------------------------------------
 
 FAILING_KINDS = ("fp", "fn", "error")

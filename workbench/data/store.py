@@ -353,6 +353,13 @@ class LogStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def slice_counts(self, specs: list[BinSpec], windows: list[Window],
+                     pairs: list[tuple[int, int]]) -> pd.DataFrame:
+        """Outcome counts per window for each condition column and pair of columns."""
+        q = queries.slice_counts(self.roles, self.incident.threshold, specs,
+                                 [w.as_tuple() for w in windows], pairs)
+        return self.run(q)
+
     # ---- explain: failing records and seeded samples --------------------------------------
 
     def failing_records(self, kind: str, columns: list[str], start: datetime | None = None,

@@ -26,6 +26,7 @@ from datetime import datetime
 from workbench.results import ChangeEvent, Evidence, FeatureDrift, Hypothesis
 from workbench.stages.context import Rollout, SegmentShift, ServingSignal, concentration
 from workbench.stages.features import FeatureReport
+from workbench.stages.skew import SkewReport
 from workbench.stages.triage import Triage
 from workbench.stats.drift import PSI_MAJOR, PSI_MODERATE
 from workbench.timeutil import iso
@@ -63,18 +64,24 @@ class Candidate:
 
 def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
          versions: tuple[Rollout, ...], serving: tuple[ServingSignal, ...],
-         segments: tuple[SegmentShift, ...]) -> tuple[Hypothesis, ...]:
+         segments: tuple[SegmentShift, ...],
+         skew: SkewReport | None = None,
+         attributed: tuple[str | None, tuple[Evidence, ...]] | None = None,
+         ) -> tuple[Hypothesis, ...]:
     """All candidates, scored and ranked (best first); empty when there is no onset."""
     if triage.onset is None:
         return ()
     cands: list[Candidate] = []
     cands += _feature_candidates(triage, report, changes)
     cands += _pipeline_candidates(triage, report, changes)
+    cands += _skew_candidates(skew, changes)
     cands += _rollout_candidates(triage, versions)
     cands += _serving_candidates(triage, serving, changes)
     cands += _segment_candidates(triage, segments)
     cands += _concept_candidates(triage, report, serving, versions)
     cands += _change_candidates(changes, cands)
+    if attributed is not None and attributed[0] is not None:
+        _strengthen(cands, *attributed)
     cands.sort(key=lambda c: -c.score)
     return tuple(
         Hypothesis(rank=i + 1, signature=c.signature, layer=c.layer, score=round(c.score, 4),
@@ -83,6 +90,15 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
                    evidence=tuple(c.evidence))
         for i, c in enumerate(cands)
     )
+
+
+def _strengthen(cands: list[Candidate], feature: str, evidence: tuple[Evidence, ...]) -> None:
+    """The model now leans harder on `feature`: independent evidence (noisy-OR with 0.4) for
+    every hypothesis naming it."""
+    for c in cands:
+        if c.feature == feature:
+            c.score = 1 - (1 - c.score) * 0.6
+            c.evidence.extend(evidence)
 
 
 def _timing(when: datetime | None, triage: Triage) -> float:
@@ -190,6 +206,33 @@ def _pipeline_candidates(triage: Triage, report: FeatureReport,
             out.append(Candidate("training_serving_skew", "feature_pipeline", 0.35 * m * dep,
                                  summary, feature=d.feature,
                                  evidence=_feature_evidence(d, triage)))
+    return out
+
+
+def _skew_candidates(skew: SkewReport | None,
+                     changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
+    """Features whose served values differ from the training computation of the same rows."""
+    if skew is None:
+        return []
+    change = _best_change(changes, "feature_pipeline") or _best_change(changes, "model")
+    out = []
+    for f in skew.features:
+        if f.share_current < 0.01:
+            continue
+        new = f.share_baseline < 0.5 * f.share_current
+        score = 0.95 * (1 - math.exp(-f.share_current / 0.1)) * (1.0 if new else 0.6)
+        since = "since the onset" if new else "before and after the onset"
+        summary = (f"Feature {f.feature!r} as served differs from the training computation in "
+                   f"{f.share_current:.0%} of recomputed rows {since} (vs "
+                   f"{f.share_baseline:.0%} before): training-serving skew; align the serving "
+                   f"code with training and replay.")
+        out.append(Candidate(
+            "training_serving_skew", "feature_pipeline", score, summary, feature=f.feature,
+            change_id=change.id if change and change.proximity >= 0.2 and new else None,
+            evidence=[Evidence("skew_share_rows", f.share_current, f.share_baseline,
+                               "current vs baseline", skew.tolerance,
+                               f"{f.rows_current} recomputed rows; mean |diff| "
+                               f"{f.mean_abs_diff_current}")]))
     return out
 
 
