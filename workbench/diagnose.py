@@ -23,7 +23,7 @@ Progress = Callable[[str], None]
 def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
              end: datetime | None = None, bucket: str | None = None, metric: str | None = None,
              store: LogStore | None = None, progress: Progress | None = None,
-             attribution: bool = True) -> Diagnosis:
+             attribution: bool = True, split: datetime | None = None) -> Diagnosis:
     """Triage, isolate and rank hypotheses for an incident over [start, end).
 
     With a [model] in the config and `attribution`, the feature whose mean |SHAP| grew most
@@ -37,7 +37,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
     store = store or LogStore(incident)
     try:
         say("triage: metrics per bucket and onset")
-        triage = run_triage(store, bucket=bucket, start=start, end=end, metric=metric)
+        triage = run_triage(store, bucket=bucket, start=start, end=end, metric=metric,
+                            split=split)
         say("features: drift against the reference and the pre-onset window")
         report = analyse_features(store, triage.baseline, triage.current, triage.bucket_seconds)
         say("context: change log, model versions, serving, segments")

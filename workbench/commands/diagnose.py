@@ -8,7 +8,7 @@ from pathlib import Path
 
 from workbench.commands import progress
 from workbench.results import Diagnosis
-from workbench.timeutil import iso, parse_window
+from workbench.timeutil import iso, parse_time, parse_window
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--window", help="analyse only START..END (ISO-8601, either side optional)")
     d.add_argument("--bucket", help="time bucket, e.g. 1h, 15min, 1d (default: from the config)")
     d.add_argument("--metric", help="monitored metric, e.g. false_positive_rate, mae")
+    d.add_argument("--split", help="compare before/after this ISO-8601 time instead of the "
+                   "detected onset")
     d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     d.set_defaults(func=run)
 
@@ -28,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from workbench.diagnose import diagnose
 
     start, end = parse_window(args.window) if args.window else (None, None)
+    split = parse_time(args.split, "split time") if args.split else None
     result = diagnose(args.config, start=start, end=end, bucket=args.bucket, metric=args.metric,
-                      progress=progress(args.quiet or args.json))
+                      split=split, progress=progress(args.quiet or args.json))
     if args.json:
         print(json.dumps(contract(result), indent=2))
     else:

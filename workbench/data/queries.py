@@ -382,6 +382,18 @@ def version_counts(
     return q
 
 
+def binned_by_bucket(roles: Roles, spec: BinSpec, bucket_seconds: int,
+                     start: datetime | None, end: datetime | None) -> Sql:
+    """Rows per (time bucket, bin id) of one feature."""
+    q = Sql()
+    q.parts.append(
+        f"SELECT {bucket_expr(q, roles, bucket_seconds)} AS bucket, {bin_expr(q, spec)} AS bin, "
+        f"count(*) AS n FROM production WHERE {where_window(q, roles, start, end)} "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    return q
+
+
 def slice_counts(
     roles: Roles, threshold: float, specs: list[BinSpec],
     windows: list[tuple[str, datetime | None, datetime | None]],

@@ -353,6 +353,13 @@ class LogStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def binned_by_bucket(self, spec: BinSpec, bucket_seconds: int,
+                         start: datetime | None = None,
+                         end: datetime | None = None) -> pd.DataFrame:
+        """Rows per (bucket start time, bin id) of one feature."""
+        q = queries.binned_by_bucket(self.roles, spec, bucket_seconds, start, end)
+        return _buckets_to_time(self.run(q), bucket_seconds)
+
     def slice_counts(self, specs: list[BinSpec], windows: list[Window],
                      pairs: list[tuple[int, int]]) -> pd.DataFrame:
         """Outcome counts per window for each condition column and pair of columns."""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from workbench.data import ColumnKind, LogStore, Window
 from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
-from workbench.results import FeatureDrift, Histogram
+from workbench.results import FeatureDrift, Histogram, MetricSeries
 from workbench.stages.triage import bucket_phase
 from workbench.stats import changepoint, drift
 
@@ -177,3 +177,20 @@ def _symptoms(profile: pd.DataFrame, features: list, baseline: Window) -> tuple:
                 found.append(PipelineSymptom(f.name, kind, cur, base))
                 break
     return tuple(found)
+
+
+def drift_over_time(store: LogStore, feature: str, bucket_seconds: int,
+                    start: datetime | None = None, end: datetime | None = None) -> MetricSeries:
+    """PSI of one feature against the reference, per time bucket (when did it start to drift?)."""
+    spec = store.bin_specs([store.roles.feature(feature)])[0]
+    ref = store.binned_counts([spec], [Window("reference", None, None)], reference=True)
+    ref_counts = _counts(ref, "reference", 0, spec.n_bins)[0]
+    df = store.binned_by_bucket(spec, bucket_seconds, start, end)
+    buckets, values, weights = [], [], []
+    for bucket, part in df.groupby("bucket", sort=True):
+        counts = np.zeros(spec.n_bins)
+        counts[part["bin"].astype(int).to_numpy()] = part["n"].to_numpy()
+        buckets.append(pd.Timestamp(bucket).to_pydatetime())
+        values.append(drift.psi(ref_counts, counts))
+        weights.append(float(counts.sum()))
+    return MetricSeries(f"psi:{feature}", tuple(buckets), tuple(values), tuple(weights))

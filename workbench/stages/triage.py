@@ -44,8 +44,14 @@ class Triage:
 
 
 def run_triage(store: LogStore, bucket: str | None = None, start: datetime | None = None,
-               end: datetime | None = None, metric: str | None = None) -> Triage:
-    """Compute per-bucket metrics, find the onset and split the log into baseline and current."""
+               end: datetime | None = None, metric: str | None = None,
+               split: datetime | None = None) -> Triage:
+    """Compute per-bucket metrics, find the onset and split the log into baseline and current.
+
+    `split` overrides where the baseline window ends and the current one starts (an engineer
+    who knows better than the change point); the detected onset is still reported, and stands
+    in for it when none is detected.
+    """
     span = store.require_rows(start, end)
     bucket = bucket or store.incident.bucket or default_bucket(
         (span.last - span.first).total_seconds())
@@ -65,7 +71,13 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     buckets = counts["bucket"].to_list()
     onset = buckets[cp.index].to_pydatetime() if cp is not None else None
     first, last_end = span.first, span.last + timedelta(microseconds=1)
-    if onset is not None:
+    if split is not None:
+        if not (first < split <= span.last):
+            raise InvalidInputError(
+                f"The split time {split} must lie inside the analysed span {first} .. "
+                f"{span.last}.")
+        onset = onset or split
+    elif onset is not None:
         split = onset
     else:
         split = buckets[max(1, int(len(buckets) * 0.75))].to_pydatetime() if len(
