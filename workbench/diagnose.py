@@ -54,7 +54,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         layers = isolate(triage, report, changes, versions, serving,
                          has_versions=roles.model_version is not None,
                          has_serving_columns=roles.latency is not None or roles.status is not None,
-                         has_changes=incident.changes is not None, skew=skew)
+                         has_changes=incident.changes is not None, skew=skew,
+                         missing_columns=store.missing_in_production())
         say("slices: segments whose errors rose most")
         slices = discover_slices(store, triage, report.drift) if triage.onset else ()
         attributed = None

@@ -493,3 +493,38 @@ def seeded_sample(
         f"ORDER BY hash({', '.join(keys)}, {q.p(int(seed))}::BIGINT) LIMIT {q.p(int(rows))}"
     )
     return q
+
+
+# ---- verify: replaying logged rows through a candidate fix ------------------------------------
+
+def replay_rows(roles: Roles, threshold: float, start: datetime | None,
+                end: datetime | None) -> Sql:
+    """Every logged row of [start, end) with the helper columns a replay needs, unordered.
+
+    Helper columns (computed exactly as in `outcome_aggregates`, so figures before the fix
+    match the triage's): `_wb_score` (finite prediction), `_wb_decision` (logged decision or
+    score >= threshold), `_wb_label` (0/1 or the value; NULL when unknown), `_wb_s0`.. (each
+    segment as text, as in `segment_counts`). The log's own columns follow unchanged, for the
+    fix to read. Callers stream the result in batches.
+    """
+    q = Sql()
+    lab = label_expr(roles) if roles.label is not None else "NULL::DOUBLE"
+    segs = "".join(f"CAST({quote_ident(s)} AS VARCHAR) AS _wb_s{i}, "
+                   for i, s in enumerate(roles.segments))
+    q.parts.append(
+        f"SELECT {finite(roles.prediction)} AS _wb_score, "
+        f"{decision_expr(q, roles, threshold)} AS _wb_decision, {lab} AS _wb_label, {segs}* "
+        f"FROM production WHERE {where_window(q, roles, start, end)}"
+    )
+    return q
+
+
+def prediction_range(roles: Roles, start: datetime | None, end: datetime | None) -> Sql:
+    """Minimum, maximum and count of the finite logged predictions in [start, end)."""
+    q = Sql()
+    pred = finite(roles.prediction)
+    q.parts.append(
+        f"SELECT min({pred}) AS lo, max({pred}) AS hi, count({pred}) AS n FROM production "
+        f"WHERE {where_window(q, roles, start, end)}"
+    )
+    return q

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from workbench.data.schema import (
     is_time,
     quote_ident,
 )
-from workbench.exceptions import DataSourceError, EmptyDataError
+from workbench.exceptions import DataSourceError, EmptyDataError, InvalidInputError
 
 # Quantile probabilities choosing the reference bins: 20 equal-mass bins.
 BIN_PROBS = [i / 20 for i in range(21)]
@@ -212,6 +213,12 @@ class LogStore:
         if lo is not None and lo >= 0 and hi <= 1 and (roles.label is None or distinct <= 2):
             return "classification"
         return "regression"
+
+    def missing_in_production(self) -> tuple[str, ...]:
+        """Reference columns (other than its label) that the production log lacks."""
+        ignore = {self.incident.reference.label}
+        return tuple(c for c in self.reference_schema
+                     if c not in self.production_schema and c not in ignore)
 
     # ---- running queries ----------------------------------------------------------------------
 
@@ -402,6 +409,45 @@ class LogStore:
                                   list(columns), int(rows), int(seed), start, end)
         return self.run(q)
 
+
+    # ---- verify: streaming a window's rows through a fix ---------------------------------------
+
+    def replay_batches(self, start: datetime | None = None, end: datetime | None = None,
+                       batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """The logged rows of [start, end) as pandas frames of at most `batch_rows` rows.
+
+        Out of core: DuckDB streams Arrow record batches, so memory holds one batch at a time
+        whatever the window's size. Frames carry `_wb_score`, `_wb_decision`, `_wb_label` (see
+        `queries.replay_rows`) and then the log's columns. A cursor of its own keeps the store
+        usable for other queries while a replay is in progress.
+        """
+        if batch_rows < 1:
+            raise InvalidInputError(f"batch_rows must be a positive number. Got {batch_rows!r}.")
+        q = queries.replay_rows(self.roles, self.incident.threshold, start, end)
+        with self._lock:
+            cursor = self.con.cursor()
+        try:
+            reader = cursor.sql(q.text, params=q.params).to_arrow_reader(int(batch_rows))
+            for batch in reader:
+                yield batch.to_pandas()
+        except (duckdb.ConversionException, duckdb.InvalidInputException,
+                duckdb.IOException) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise DataSourceError(
+                f"Reading the production log {self.incident.production.source.describe()!r} "
+                f"failed during the replay: {first}. Fix the offending value or column type "
+                f"in the source."
+            ) from exc
+        finally:
+            cursor.close()
+
+    def prediction_range(self, start: datetime | None = None,
+                         end: datetime | None = None) -> tuple[float | None, float | None, int]:
+        """(min, max, count) of the finite logged predictions in [start, end)."""
+        row = self.run(queries.prediction_range(self.roles, start, end)).iloc[0]
+        lo = None if pd.isna(row["lo"]) else float(row["lo"])
+        hi = None if pd.isna(row["hi"]) else float(row["hi"])
+        return lo, hi, int(row["n"])
 
 def _from_us(value: Any) -> datetime | None:
     """Epoch microseconds as a naive-UTC datetime."""

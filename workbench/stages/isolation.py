@@ -18,13 +18,17 @@ NEAR = 0.2  # change-log proximity above which an event is "near the onset"
 def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
             versions: tuple[Rollout, ...], serving: tuple[ServingSignal, ...],
             has_versions: bool, has_serving_columns: bool, has_changes: bool,
-            skew: SkewReport | None = None) -> tuple[LayerVerdict, ...]:
-    """One verdict per layer, in the order an on-call engineer checks them."""
+            skew: SkewReport | None = None,
+            missing_columns: tuple[str, ...] = ()) -> tuple[LayerVerdict, ...]:
+    """One verdict per layer, in the order an on-call engineer checks them.
+
+    missing_columns: reference (training) columns the production log does not carry.
+    """
     return (
         _serving(serving, has_serving_columns),
         _model(triage, versions, has_versions),
         _pipeline(report, skew),
-        _input(report),
+        _input(report, missing_columns),
         _external(changes, has_changes),
     )
 
@@ -91,7 +95,14 @@ def _pipeline(report: FeatureReport, skew: SkewReport | None) -> LayerVerdict:
                         "no feature null, constant or zero since the onset" + note, tuple(ev))
 
 
-def _input(report: FeatureReport) -> LayerVerdict:
+def _input(report: FeatureReport, missing: tuple[str, ...]) -> LayerVerdict:
+    if missing:
+        names = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        ev = (Evidence("missing_in_production", len(missing), 0, "schema",
+                       detail=f"training columns absent from the log: {names}"),)
+        return LayerVerdict("input_data", "failing",
+                            f"{len(missing)} training column(s) missing from the log: {names}",
+                            ev)
     if not report.drift:
         return LayerVerdict("input_data", "unknown", "no features to compare with training")
     worst = max(report.drift, key=lambda d: d.psi_onset)
