@@ -397,12 +397,13 @@ def binned_by_bucket(roles: Roles, spec: BinSpec, bucket_seconds: int,
 def slice_counts(
     roles: Roles, threshold: float, specs: list[BinSpec],
     windows: list[tuple[str, datetime | None, datetime | None]],
-    pairs: list[tuple[int, int]],
+    pairs: list[tuple[int, int]], modulus: int = 1,
 ) -> Sql:
     """Outcome counts per window for every single condition column and every pair (one scan).
 
     Condition columns are the bin ids of `specs` (c0..cn); result columns w, c0..cn (NULL where
-    a column is not in the grouping set) and the outcome counts.
+    a column is not in the grouping set) and the outcome counts. With modulus m > 1 only rows
+    whose hash of (time, prediction) is 0 mod m are read: a deterministic 1/m sample.
     """
     q = Sql()
     whens, conds = [], []
@@ -415,10 +416,14 @@ def slice_counts(
     sets = [f"(_wb_w, _wb_c{i})" for i in range(len(specs))]
     sets += [f"(_wb_w, _wb_c{i}, _wb_c{j})" for i, j in pairs]
     out_cols = ", ".join(f"_wb_c{i} AS c{i}" for i in range(len(specs)))
+    where = f"({' OR '.join(conds)})"
+    if modulus > 1:
+        where += (f" AND hash({ts_expr(roles)}, {num(roles.prediction)}) % "
+                  f"{q.p(int(modulus))} = 0")
     q.parts.append(
         f"SELECT _wb_w AS w, {out_cols}, {', '.join(aggs)} "
         f"FROM (SELECT *, CASE {' '.join(whens)} END AS _wb_w, {', '.join(cols)} "
-        f"FROM production WHERE {' OR '.join(conds)}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+        f"FROM production WHERE {where}) GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
     return q
 

@@ -368,10 +368,11 @@ class LogStore:
         return _buckets_to_time(self.run(q), bucket_seconds)
 
     def slice_counts(self, specs: list[BinSpec], windows: list[Window],
-                     pairs: list[tuple[int, int]]) -> pd.DataFrame:
-        """Outcome counts per window for each condition column and pair of columns."""
+                     pairs: list[tuple[int, int]], modulus: int = 1) -> pd.DataFrame:
+        """Outcome counts per window for each condition column and pair of columns
+        (on a deterministic 1/modulus sample of the rows when modulus > 1)."""
         q = queries.slice_counts(self.roles, self.incident.threshold, specs,
-                                 [w.as_tuple() for w in windows], pairs)
+                                 [w.as_tuple() for w in windows], pairs, modulus)
         return self.run(q)
 
     # ---- explain: failing records and seeded samples --------------------------------------

@@ -20,9 +20,12 @@ from workbench.results import FeatureDrift, Slice
 from workbench.stages import metrics
 from workbench.stages.triage import Triage
 
-MAX_COLUMNS = 8
+MAX_COLUMNS = 7
 MIN_SHARE = 0.01  # a slice must hold at least 1 % of the current window's metric denominator
 COARSE_BINS = 5
+# Above this many rows in the two windows, slices are counted on a deterministic hash sample
+# of about this size: rates of slices holding >= 1 % of the rows stay within a few percent.
+SAMPLE_ROWS = 1_000_000
 
 
 def discover_slices(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ...],
@@ -33,7 +36,9 @@ def discover_slices(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, 
     if not specs or not m.needs_labels:
         return ()
     pairs = list(combinations(range(len(specs)), 2))
-    df = store.slice_counts(specs, [triage.baseline, triage.current], pairs)
+    rows = int(triage.counts["n"].sum())
+    modulus = max(1, rows // SAMPLE_ROWS)
+    df = store.slice_counts(specs, [triage.baseline, triage.current], pairs, modulus)
     base = df[df["w"] == "baseline"]
     cur = df[df["w"] == "current"]
     total = _excess(cur, base, m.name, m.higher_is_worse, overall=True)
@@ -61,7 +66,7 @@ def discover_slices(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, 
             if excess <= 0:
                 continue
             conds = tuple(_label(specs[i], int(v)) for i, v in zip(key, values, strict=True))
-            found[conds] = Slice(conds, int(row["n"]), rate_b, rate_c,
+            found[conds] = Slice(conds, int(row["n"]) * modulus, rate_b, rate_c,
                                  rate_c / overall_rate if overall_rate else float("nan"),
                                  excess, excess / total if total > 0 else 0.0)
     kept = [s for s in found.values() if len(s.conditions) == 1 or _adds(s, found)]
