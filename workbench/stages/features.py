@@ -116,7 +116,7 @@ def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, .
         null_rate_baseline=float(bc[NULL_BIN] / bc.sum()) if bc.sum() else 0.0,
         null_rate_current=float(cc[NULL_BIN] / n_cur) if n_cur else 0.0,
         outside_range_current=float(outside), dependence=eta, shift_time=shift_time,
-        severity=drift.severity(psi),
+        severity=drift.severity(psi, ks, ks_p, v, chi_p),
     )
 
 

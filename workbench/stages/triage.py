@@ -105,7 +105,8 @@ def _series(counts: pd.DataFrame, name: str) -> MetricSeries:
 
 def bucket_phase(counts: pd.DataFrame, bucket_seconds: int) -> np.ndarray | None:
     """Cycle phase (hour of day, day of week) of each bucket row, for seasonal change points."""
-    starts = counts["bucket"].astype("int64").to_numpy() // 10**9
+    # Seconds since the epoch whatever the frame's datetime unit (pandas 3 keeps microseconds).
+    starts = counts["bucket"].to_numpy().astype("datetime64[s]").astype("int64")
     return changepoint.cycle_phase(starts, bucket_seconds)
 
 

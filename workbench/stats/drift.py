@@ -80,11 +80,25 @@ def wasserstein_binned(values_e: np.ndarray, counts_e: np.ndarray, values_a: np.
                                             counts_e[ok_e], counts_a[ok_a]))
 
 
-def severity(psi_value: float) -> str:
-    """Words for a PSI value."""
+# A test statistic counts as a moderate shift when its effect size reaches this and its p-value
+# is tiny: at tens of thousands of rows p-values alone flag shifts of no practical size, while
+# PSI under-reads shifts spread thinly over many bins.
+KS_MODERATE = 0.05
+CRAMERS_V_MODERATE = 0.05
+P_TINY = 1e-3
+
+
+def severity(psi_value: float, ks: float | None = None, ks_p: float | None = None,
+             cramers_v: float | None = None, chi2_p: float | None = None) -> str:
+    """Words for a feature's shift: PSI first, then KS / Cramér's V effect sizes."""
     if psi_value >= PSI_MAJOR:
         return "major"
     if psi_value >= PSI_MODERATE:
+        return "moderate"
+    if ks is not None and ks_p is not None and ks >= KS_MODERATE and ks_p < P_TINY:
+        return "moderate"
+    if (cramers_v is not None and chi2_p is not None and cramers_v >= CRAMERS_V_MODERATE
+            and chi2_p < P_TINY):
         return "moderate"
     return "stable"
 
