@@ -75,6 +75,19 @@ threshold = 0.5
 
 [changes]
 source = "changes.csv"
+
+[[fixes]]
+name        = "recompute-ratio"
+kind        = "feature_correction"
+description = "Recompute ratio = amount / (avg_amount / 0.70) for rows from the onset on"
+callable    = "sample_data.fraud_fixes:recompute_ratio"
+
+[[fixes]]
+name        = "rollback-v1.3.0"
+kind        = "rollback"
+description = "Roll the fraud model back to v1.3.0, the version before rollout CHG-1036"
+version     = "v1.3.0"
+path        = "models/fraud_v1_3_0.skops"
 """
 
 

@@ -13,6 +13,9 @@ COMMANDS = (
     "workbench.commands.diagnose",
     "workbench.commands.explain",
     "workbench.commands.sample",
+    "workbench.commands.verify",
+    "workbench.commands.report",
+    "workbench.commands.journal",
 )
 
 

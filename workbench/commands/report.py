@@ -1,0 +1,35 @@
+"""`workbench report CONFIG --out DIR [--fix NAME]`: write the post-mortem (HTML, MD, JSON)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from workbench.commands import progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the subcommand."""
+    r = sub.add_parser("report", help="write the incident's post-mortem report")
+    r.add_argument("config", type=Path, help="incident config (TOML)")
+    r.add_argument("--out", type=Path, required=True, help="folder to write the report into")
+    r.add_argument("--fix", help="verify this [[fixes]] entry and include its figures")
+    r.add_argument("--author", help="journal author (default: $WORKBENCH_AUTHOR or the OS user)")
+    r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    r.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report and print where its files are."""
+    from workbench.config import load_incident
+    from workbench.journal import Journal
+    from workbench.report import write_report
+
+    incident = load_incident(args.config)
+    if args.fix:
+        incident.fix(args.fix)  # fails early, listing the declared fixes
+    journal = Journal.for_incident(incident, author=args.author)
+    _, files = write_report(incident, args.out, fix=args.fix, journal=journal,
+                            progress=progress(args.quiet))
+    print(f"HTML:     {files.html}\nMarkdown: {files.markdown}\nJSON:     {files.json}")
+    return 0
