@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
-from workbench.results import Diagnosis
+from workbench.results import Diagnosis, Hypothesis
 from workbench.stages import context, hypotheses
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
 from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
-from workbench.stages.triage import run_triage
+from workbench.stages.triage import Triage, run_triage
 
 Progress = Callable[[str], None]
 
@@ -73,10 +73,28 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
     return Diagnosis(
         incident=incident.title, bucket=triage.bucket,
         window={"start": triage.baseline.start, "end": triage.current.end},
-        onset=triage.onset, metric=triage.metric, trend=triage.trend, hypotheses=ranked,
+        onset=refine_onset(triage, ranked), metric=triage.metric, trend=triage.trend,
+        hypotheses=ranked,
         baseline_window={"start": triage.baseline.start, "end": triage.baseline.end},
         current_window={"start": triage.current.start, "end": triage.current.end},
         series=triage.series, drift=report.drift, histograms=report.histograms,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3),
     )
+
+
+def refine_onset(triage: Triage, ranked: tuple[Hypothesis, ...]) -> datetime | None:
+    """The metric's onset, sharpened by the leading suspect's own change time when that falls
+    inside the onset's uncertainty interval (a noisy error rate locates a change less precisely
+    than the latency, feature or rollout that caused it)."""
+    onset = triage.onset
+    if onset is None or not ranked or ranked[0].time is None or ranked[0].score < 0.3:
+        return onset
+    when = ranked[0].time
+    low = (triage.onset_low or onset) - triage.bucket_delta
+    high = (triage.onset_high or onset) + triage.bucket_delta
+    if not low <= when <= high:
+        return onset
+    seconds = triage.bucket_seconds
+    start = datetime(1970, 1, 1)
+    return start + timedelta(seconds=(when - start).total_seconds() // seconds * seconds)

@@ -1,7 +1,8 @@
 """Typed, serialisable result objects of the core: frozen dataclasses with `to_dict()`.
 
-`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, tuples as
-lists. The `Diagnosis.to_dict()` keys are the stable `--json` contract of `workbench diagnose`.
+`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, floats to
+ten significant digits, tuples as lists. The `Diagnosis.to_dict()` keys are the stable `--json`
+contract of `workbench diagnose`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        # Parallel float sums differ in the last bits between runs; ten significant digits
+        # keep every figure meaningful and make the JSON of two runs identical.
+        return float(f"{value:.10g}") if math.isfinite(value) else None
     return value
 
 
@@ -74,6 +77,7 @@ class Hypothesis(Serialisable):
     change_id: str | None = None
     model_version: str | None = None
     evidence: tuple[Evidence, ...] = ()
+    time: datetime | None = None  # when the suspected cause's own signal changed, if sharp
 
 
 @dataclass(frozen=True)

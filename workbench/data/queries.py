@@ -319,7 +319,8 @@ def feature_profile_by_bucket(
     roles: Roles, features: list[FeatureSpec], bucket_seconds: int, start: datetime | None,
     end: datetime | None,
 ) -> Sql:
-    """Per bucket and feature: mean (numeric), non-null count, and whether min equals max."""
+    """Per bucket and feature: mean, zeros and approximate distinct values (numeric), non-null
+    count, and whether min equals max."""
     q = Sql()
     bucket = bucket_expr(q, roles, bucket_seconds)
     cols = ["count(*) AS n"]
@@ -327,9 +328,10 @@ def feature_profile_by_bucket(
         ident = quote_ident(f.name)
         if f.kind is ColumnKind.NUMERIC:
             cols += [f"avg({finite(f.name)}) AS mean{i}",
-                     f"sum(CASE WHEN {finite(f.name)} = 0 THEN 1 ELSE 0 END) AS zeros{i}"]
+                     f"sum(CASE WHEN {finite(f.name)} = 0 THEN 1 ELSE 0 END) AS zeros{i}",
+                     f"approx_count_distinct({finite(f.name)}) AS nd{i}"]
         else:
-            cols += [f"NULL AS mean{i}", f"0 AS zeros{i}"]
+            cols += [f"NULL AS mean{i}", f"0 AS zeros{i}", f"NULL AS nd{i}"]
         cols += [f"count({ident}) AS nn{i}",
                  f"CASE WHEN min({ident}) = max({ident}) THEN 1 ELSE 0 END AS const{i}"]
     q.parts.append(

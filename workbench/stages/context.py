@@ -18,16 +18,19 @@ from workbench.stats import changepoint
 CHANGE_DECAY_BUCKETS = 3.0
 
 
-def proximity(event: datetime, onset: datetime | None, bucket_seconds: int) -> float:
-    """How plausibly an event at `event` explains an onset: 1 just before, decaying earlier.
+def proximity(event: datetime, onset: datetime | None, bucket_seconds: int,
+              onset_low: datetime | None = None, onset_high: datetime | None = None) -> float:
+    """How plausibly an event at `event` explains an onset: 1 from just before the earliest
+    plausible onset to one bucket after the latest, decaying for earlier events.
 
-    Events more than one bucket after the onset cannot have caused it (0).
+    Events more than one bucket after the (latest plausible) onset cannot have caused it (0).
     """
     if onset is None:
         return 0.0
-    lag = (onset - event).total_seconds() / bucket_seconds  # buckets before the onset
-    if lag < -1:
+    low, high = onset_low or onset, onset_high or onset
+    if (event - high).total_seconds() > bucket_seconds:
         return 0.0
+    lag = (low - event).total_seconds() / bucket_seconds  # buckets before the onset
     return math.exp(-max(lag, 0.0) / CHANGE_DECAY_BUCKETS)
 
 
@@ -39,7 +42,8 @@ def change_events(store: LogStore, triage: Triage) -> tuple[ChangeEvent, ...]:
         t = row["time"].to_pydatetime()
         hours = (triage.onset - t).total_seconds() / 3600 if triage.onset else None
         out.append(ChangeEvent(str(row["id"]), t, str(row["kind"]), str(row["description"]),
-                               hours, proximity(t, triage.onset, triage.bucket_seconds)))
+                               hours, proximity(t, triage.onset, triage.bucket_seconds,
+                                                triage.onset_low, triage.onset_high)))
     return tuple(out)
 
 
@@ -69,10 +73,9 @@ def rollouts(store: LogStore, triage: Triage) -> tuple[Rollout, ...]:
             continue
         prev = df.iloc[i - 1] if i > 0 else None
         first = row["first_seen"].to_pydatetime()
-        dist = abs((first - triage.onset).total_seconds()) if triage.onset else math.inf
         out.append(Rollout(
             version=str(row["version"]), previous=None if prev is None else str(prev["version"]),
-            first_seen=first, alignment=math.exp(-dist / (2 * triage.bucket_seconds)),
+            first_seen=first, alignment=triage.alignment(first),
             metric_previous=None if prev is None else metrics.total(
                 prev.to_frame().T, triage.metric.name),
             metric_version=metrics.total(row.to_frame().T, triage.metric.name),
@@ -112,9 +115,7 @@ def serving_signals(triage: Triage) -> tuple[ServingSignal, ...]:
         if cp is None or cp.after <= cp.before:
             continue
         when = counts["bucket"].iloc[cp.index].to_pydatetime()
-        dist = abs((when - triage.onset).total_seconds()) if triage.onset else math.inf
-        out.append(ServingSignal(name, cp.before, cp.after, when,
-                                 math.exp(-dist / (2 * triage.bucket_seconds))))
+        out.append(ServingSignal(name, cp.before, cp.after, when, triage.alignment(when)))
     return tuple(out)
 
 

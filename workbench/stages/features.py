@@ -159,6 +159,18 @@ def _shift_times(profile: pd.DataFrame, features: list,
     return out
 
 
+def _stale(profile: pd.DataFrame, i: int, before: pd.Series) -> pd.Series:
+    """Buckets where a numeric feature repeats a handful of values: its distinct values per row
+    fell below a fifth of the pre-onset median (an online store serving each key's last value).
+    """
+    nn = profile[f"nn{i}"].astype(float)
+    ratio = profile[f"nd{i}"].astype(float) / nn.where(nn > 0)
+    typical = float(ratio[before].median()) if before.any() else float("nan")
+    if not np.isfinite(typical) or typical < 0.2:  # a naturally low-cardinality feature
+        return pd.Series(False, index=profile.index)
+    return (ratio < 0.2 * typical) & (nn >= 20)
+
+
 def _symptoms(profile: pd.DataFrame, features: list, baseline: Window) -> tuple:
     """Features that went all-null, constant or all-zero in the current window but not before."""
     before = profile["bucket"] < pd.Timestamp(baseline.end)
@@ -170,6 +182,8 @@ def _symptoms(profile: pd.DataFrame, features: list, baseline: Window) -> tuple:
             "constant": (profile[f"const{i}"].astype(float) == 1) & (profile[f"nn{i}"] > 1),
             "all_zero": (profile[f"zeros{i}"].astype(float) == n) & (n > 0),
         }
+        if f.kind is ColumnKind.NUMERIC:
+            checks["stale"] = _stale(profile, i, before)
         for kind, flag in checks.items():
             cur = float(flag[~before].mean()) if (~before).any() else 0.0
             base = float(flag[before].mean()) if before.any() else 0.0

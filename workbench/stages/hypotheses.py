@@ -60,6 +60,7 @@ class Candidate:
     change_id: str | None = None
     model_version: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    when: datetime | None = None  # the cause's own change time, when sharp
 
 
 def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
@@ -75,11 +76,11 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
     cands += _feature_candidates(triage, report, changes)
     cands += _pipeline_candidates(triage, report, changes)
     cands += _skew_candidates(skew, changes)
-    cands += _rollout_candidates(triage, versions)
+    cands += _rollout_candidates(triage, versions, changes)
     cands += _serving_candidates(triage, serving, changes)
     cands += _segment_candidates(triage, segments)
-    cands += _concept_candidates(triage, report, serving, versions)
     cands += _change_candidates(changes, cands)
+    cands += _concept_candidates(triage, report, max((c.score for c in cands), default=0.0))
     if attributed is not None and attributed[0] is not None:
         _strengthen(cands, *attributed)
     cands.sort(key=lambda c: -c.score)
@@ -87,7 +88,7 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
         Hypothesis(rank=i + 1, signature=c.signature, layer=c.layer, score=round(c.score, 4),
                    summary=c.summary, feature=c.feature, segment=c.segment,
                    change_id=c.change_id, model_version=c.model_version,
-                   evidence=tuple(c.evidence))
+                   evidence=tuple(c.evidence), time=c.when)
         for i, c in enumerate(cands)
     )
 
@@ -102,15 +103,24 @@ def _strengthen(cands: list[Candidate], feature: str, evidence: tuple[Evidence, 
 
 
 def _timing(when: datetime | None, triage: Triage) -> float:
+    """Alignment of a feature's shift with the onset; 0.5 when the shift has no sharp time."""
     if when is None or triage.onset is None:
         return 0.5
-    return math.exp(-abs((when - triage.onset).total_seconds()) / (2 * triage.bucket_seconds))
+    return triage.alignment(when)
 
 
 def _best_change(changes: tuple[ChangeEvent, ...], layer: str) -> ChangeEvent | None:
     kinds = KINDS_FOR_LAYER.get(layer, ())
     matching = [c for c in changes if c.kind in kinds and c.proximity > 0]
     return max(matching, key=lambda c: c.proximity, default=None)
+
+
+def _change_near(changes: tuple[ChangeEvent, ...], kinds: tuple[str, ...], when: datetime,
+                 bucket_seconds: int) -> ChangeEvent | None:
+    """The change of one of `kinds` closest to `when`, within two buckets."""
+    near = [c for c in changes if c.kind in kinds
+            and abs((c.time - when).total_seconds()) <= 2 * bucket_seconds]
+    return min(near, key=lambda c: abs((c.time - when).total_seconds()), default=None)
 
 
 def _change_phrase(change: ChangeEvent) -> str:
@@ -171,13 +181,13 @@ def _feature_candidates(triage: Triage, report: FeatureReport,
             ev.append(Evidence("change_proximity", c, None, "change log", 0.2, change.id))
             out.append(Candidate("upstream_data_change", "input_data",
                                  m * t * dep * (0.6 + 0.4 * c), summary, feature=d.feature,
-                                 change_id=change.id, evidence=ev))
+                                 change_id=change.id, evidence=ev, when=d.shift_time))
         else:
             summary = (f"Feature {d.feature!r} shifted ({_shift_phrase(d)}, PSI "
                        f"{d.psi_onset:.2f} vs before the onset) with no logged change: find "
                        f"which source feeds it and what changed there.")
             out.append(Candidate("distribution_shift", "input_data", 0.8 * m * t * dep, summary,
-                                 feature=d.feature, evidence=ev))
+                                 feature=d.feature, evidence=ev, when=d.shift_time))
     return out
 
 
@@ -187,7 +197,8 @@ def _pipeline_candidates(triage: Triage, report: FeatureReport,
     change = _best_change(changes, "feature_pipeline")
     for s in report.symptoms:
         text = {"all_null": "is entirely null", "constant": "is stuck at one value",
-                "all_zero": "is all zeros"}[s.kind]
+                "all_zero": "is all zeros",
+                "stale": "repeats a few stale values (its distinct values collapsed)"}[s.kind]
         summary = (f"Feature {s.feature!r} {text} in {s.share_current:.0%} of buckets since the "
                    f"onset (vs {s.share_baseline:.0%} before): the feature pipeline is failing "
                    f"silently; check its job and its inputs' freshness.")
@@ -236,9 +247,11 @@ def _skew_candidates(skew: SkewReport | None,
     return out
 
 
-def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...]) -> list[Candidate]:
+def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...],
+                        changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
     out = []
     for v in versions:
+        change = _change_near(changes, ("model",), v.first_seen, triage.bucket_seconds)
         diff = None
         if v.metric_previous is not None and v.metric_version is not None:
             base = max(abs(v.metric_previous), 1e-9)
@@ -253,6 +266,7 @@ def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...]) -> list[C
                    + (": roll back to confirm." if score >= 0.3 else "."))
         out.append(Candidate(
             "model_rollout", "model", score, summary, model_version=v.version,
+            change_id=change.id if change else None, when=v.first_seen,
             evidence=[Evidence("rollout_alignment", v.alignment, None, "series"),
                       Evidence(triage.metric.name, v.metric_version, v.metric_previous,
                                f"{v.version} vs {v.previous}")]))
@@ -269,7 +283,7 @@ def _serving_candidates(triage: Triage, serving: tuple[ServingSignal, ...],
         summary = (f"Serving signal {s.name} rose from {s.before:.4g} to {s.after:.4g} at "
                    f"{iso(s.change_time)}: check the serving infrastructure and its dependencies.")
         out.append(Candidate(
-            "serving_infrastructure", "serving", score, summary,
+            "serving_infrastructure", "serving", score, summary, when=s.change_time,
             change_id=change.id if change and change.proximity >= 0.2 else None,
             evidence=[Evidence(s.name, s.after, s.before, "after vs before change point")]))
     return out
@@ -298,22 +312,25 @@ def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...]) -> l
 
 
 def _concept_candidates(triage: Triage, report: FeatureReport,
-                        serving: tuple[ServingSignal, ...],
-                        versions: tuple[Rollout, ...]) -> list[Candidate]:
+                        explained: float) -> list[Candidate]:
+    """Concept drift is what is left: labelled metrics moved, inputs did not, and no other
+    layer explains the change (its score shrinks by the best other hypothesis' score)."""
     from workbench.stages.metrics import METRICS
 
     if not METRICS[triage.metric.name].needs_labels:
         return []
     max_m = max((1 - math.exp(-d.psi_onset / PSI_MAJOR) for d in report.drift), default=0.0)
-    score = 0.6 * (1 - max_m)
-    summary = (f"{triage.metric.name} moved from {triage.metric.baseline:.4g} to "
-               f"{triage.metric.current:.4g} while the inputs stayed close to their pre-onset "
-               f"distribution: the relation between inputs and outcome may have changed "
-               f"(concept drift); check recent labels and retrain on fresh data.")
+    score = 0.6 * (1 - max_m) * (1 - explained)
+    summary = (f"{triage.metric.name} moved from {_num(triage.metric.baseline)} to "
+               f"{_num(triage.metric.current)} while the inputs stayed close to their pre-onset "
+               f"distribution and no other layer changed: the relation between inputs and "
+               f"outcome may have changed (concept drift); check recent labels and retrain on "
+               f"fresh data.")
     return [Candidate("concept_drift", "model", score, summary,
                       evidence=[Evidence("max_feature_psi_onset",
                                          max((d.psi_onset for d in report.drift), default=0.0),
-                                         None, "current vs baseline", PSI_MODERATE)])]
+                                         None, "current vs baseline", PSI_MODERATE),
+                                Evidence("best_other_hypothesis", explained, None, "ranking")])]
 
 
 def _change_candidates(changes: tuple[ChangeEvent, ...],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,11 +37,26 @@ class Triage:
     current: Window
     trend: str
     series: tuple[MetricSeries, ...]
+    onset_low: datetime | None = None  # earliest and latest plausible onset (change-point
+    onset_high: datetime | None = None  # location uncertainty); equal to onset when sharp
 
     @property
     def bucket_delta(self) -> timedelta:
         """One bucket as a timedelta."""
         return timedelta(seconds=self.bucket_seconds)
+
+    def alignment(self, when: datetime | None) -> float:
+        """How well a layer's own change time coincides with the onset, in [0, 1].
+
+        1 anywhere within the onset's uncertainty interval widened by one bucket, then decaying
+        by e every two buckets; 0 without an onset or a time.
+        """
+        if when is None or self.onset is None:
+            return 0.0
+        low = (self.onset_low or self.onset) - self.bucket_delta
+        high = (self.onset_high or self.onset) + self.bucket_delta
+        gap = max((low - when).total_seconds(), (when - high).total_seconds(), 0.0)
+        return math.exp(-gap / (2 * self.bucket_seconds))
 
 
 def run_triage(store: LogStore, bucket: str | None = None, start: datetime | None = None,
@@ -93,8 +109,12 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     post = counts["bucket"] >= pd.Timestamp(split)
     trend = _trend(values[post.to_numpy()], weights[post.to_numpy()], cp, m.higher_is_worse)
     series = tuple(_series(counts, n) for n in names)
+    low = high = onset
+    if cp is not None and cp.low >= 0 and split == onset:
+        low, high = buckets[cp.low].to_pydatetime(), buckets[cp.high].to_pydatetime()
     return Triage(format_duration(seconds), seconds, span, counts, summary, onset,
-                  cp.f_stat / cp.threshold if cp else 0.0, baseline, current, trend, series)
+                  cp.f_stat / cp.threshold if cp else 0.0, baseline, current, trend, series,
+                  low, high)
 
 
 def _series(counts: pd.DataFrame, name: str) -> MetricSeries:
@@ -140,7 +160,36 @@ def _harmful_change(counts: pd.DataFrame, name: str,
         return None
     if worse is False and cp.after > cp.before:
         return None
+    if not _beats_last_week(counts, name, cp):
+        return None
     return cp
+
+
+WEEK = pd.Timedelta(days=7)
+
+
+def _beats_last_week(counts: pd.DataFrame, name: str, cp: changepoint.ChangePoint) -> bool:
+    """Whether the change also holds against the same hours one week earlier.
+
+    A weekly rhythm (weekend promotions, Monday peaks) looks like a step to a split of sub-daily
+    buckets; comparing the current window with the same hours of the week before removes it.
+    Without a full week of history before the onset there is nothing to compare: kept.
+    """
+    buckets = counts["bucket"]
+    onset = buckets.iloc[cp.index]
+    if len(buckets) < 2 or (buckets.iloc[1] - buckets.iloc[0]) >= pd.Timedelta(days=1):
+        return True
+    if onset - WEEK < buckets.iloc[0]:
+        return True
+    after = counts[(buckets >= onset) & (buckets < onset + WEEK)]
+    shifted = counts[(buckets >= onset - WEEK) & (buckets < min(onset, buckets.iloc[-1] - WEEK
+                                                                + pd.Timedelta(seconds=1)))]
+    now, before = metrics.total(after, name), metrics.total(shifted, name)
+    if now is None or before is None or before == 0:
+        return True
+    rel = now / before - 1
+    step = cp.relative_change
+    return np.sign(rel) == np.sign(step) and abs(rel) >= max(0.1, 0.5 * abs(step))
 
 
 def _trend(values: np.ndarray, weights: np.ndarray, cp: changepoint.ChangePoint | None,

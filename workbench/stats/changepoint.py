@@ -27,6 +27,8 @@ class ChangePoint:
     after: float
     f_stat: float
     threshold: float
+    low: int = -1  # first and last index whose split fits almost as well (location
+    high: int = -1  # uncertainty: F within LOCATION_DROP of the best); -1 when unknown
 
     @property
     def relative_change(self) -> float:
@@ -39,6 +41,11 @@ class ChangePoint:
     def significant(self) -> bool:
         """Whether the shift clears the search-corrected threshold."""
         return self.f_stat >= self.threshold
+
+
+# F is twice a log-likelihood ratio (for a known variance), so splits within 6 of the best are
+# about as plausible as it (a ~95 % profile-likelihood interval for the change's location).
+LOCATION_DROP = 6.0
 
 
 def f_threshold(n: int) -> float:
@@ -89,12 +96,19 @@ def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
     f = gain / (rss1 / dof)
     best = int(np.argmax(f))
     k = int(ks[best])
+    lo = hi = best
+    while lo > 0 and f[lo - 1] >= f[best] - LOCATION_DROP:
+        lo -= 1
+    while hi < len(f) - 1 and f[hi + 1] >= f[best] - LOCATION_DROP:
+        hi += 1
     return ChangePoint(
         index=int(idx[k]),
         before=float(np.average(v[:k], weights=w[:k])),
         after=float(np.average(v[k:], weights=w[k:])),
         f_stat=float(f[best]),
         threshold=f_threshold(n),
+        low=int(idx[int(ks[lo])]),
+        high=int(idx[int(ks[hi])]),
     )
 
 
