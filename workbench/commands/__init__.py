@@ -16,6 +16,9 @@ COMMANDS = (
     "workbench.commands.verify",
     "workbench.commands.report",
     "workbench.commands.journal",
+    "workbench.commands.manifest",
+    "workbench.commands.trace",
+    "workbench.commands.ablate",
 )
 
 

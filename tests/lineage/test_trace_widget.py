@@ -1,0 +1,75 @@
+"""The trace view bound to its state, without a browser: what it draws and how it fails."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from sample_data.pipeline import BAD_CODE, BAD_DATA, GOOD
+from widgets.trace import TraceState, TraceView
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def state(sample):
+    """The sample's runs with v1.1 -> v1.2 traced (runs cached in the session's home)."""
+    s = TraceState.from_folder(sample.root / "models", GOOD, BAD_CODE, sample.snapshots)
+    s.run()
+    return s
+
+
+def test_state_holds_the_trace_and_the_ablation(sample, state):
+    assert state.error == "" and state.busy == ""
+    assert [m.name for m in state.manifests] == ["v1.0", GOOD, BAD_CODE, BAD_DATA]
+    assert state.trace.bisect.culprit == sample.culprit_commit
+    assert state.ablation.top.feature == "ratio"
+
+
+def test_view_draws_every_section_from_the_results(sample, state):
+    view = TraceView(state)
+    assert "code change is the culprit" in view.verdict.value
+    assert sample.culprit_commit[:10] in view.bisect.value
+    assert view.bisect.value.count("<li>") == len(state.trace.bisect.steps) == 4
+    assert "wb-trace-diff" in view.diff.value and "12 commits" in view.diff.value
+    assert "restores 100% of the gap" in view.experiments.value
+    assert view.ablation.value.index("ratio") < view.ablation.value.index("amount")
+    assert all(len(slot.children) == 1 for slot in view.charts.values())
+    assert view.charts["bisect"].children[0].chart.title.startswith("Bisect path (4 ")
+
+
+def test_picking_the_data_regression_retraces(sample, state):
+    view = TraceView(state)
+    view.bad.value = BAD_DATA
+    view._trace()
+    assert state.error == ""
+    assert state.trace.experiments.culprit == "data"
+    assert state.trace.bisect.kind == "data"
+    assert sample.segment in view.verdict.value and sample.segment in view.diff.value
+
+
+def test_same_run_twice_is_a_readable_error(state):
+    view = TraceView(state)
+    view.good.value = view.bad.value = GOOD
+    view._trace()
+    assert "Pick two different runs" in view.status.value and "wb-error" in view.status.value
+
+
+def test_missing_data_shows_a_sentence_not_a_traceback(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))  # nothing cached: runs happen
+    models = tmp_path / "models"
+    shutil.copytree(sample.root / "models", models)
+    text = (models / BAD_CODE / "manifest.json").read_text()
+    (models / BAD_CODE / "manifest.json").write_text(
+        text.replace(str(sample.snapshots[1]), str(tmp_path / "gone.parquet")))
+    s = TraceState.from_folder(models, GOOD, BAD_CODE)
+    s.run()
+    assert "gone.parquet" in s.error and "is gone" in s.error and "Traceback" not in s.error
+    assert s.trace is None
+    assert "Cannot trace these runs" in TraceView(s).status.value
+
+
+def test_a_folder_without_two_runs_is_reported(tmp_path):
+    s = TraceState.from_folder(tmp_path)
+    assert "Found 0 run manifest(s)" in s.error
