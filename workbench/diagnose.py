@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.results import Diagnosis, Hypothesis
-from workbench.stages import context, hypotheses
+from workbench.stages import context, hypotheses, metrics
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
 from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
-from workbench.stages.triage import Triage, run_triage
+from workbench.stages.triage import Triage, bucket_phase, run_triage
+from workbench.stats import changepoint
 
 Progress = Callable[[str], None]
 
@@ -67,6 +69,10 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         say("ranking hypotheses")
         ranked = hypotheses.rank(triage, report, changes, versions, serving, segments, skew,
                                  attributed)
+        if ranked and ranked[0].signature == "segment_regression" and ranked[0].segment:
+            ranked = (replace(ranked[0], time=segment_change_time(store, triage,
+                                                                  ranked[0].segment)),
+                      *ranked[1:])
     finally:
         if own:
             store.close()
@@ -81,6 +87,17 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3),
     )
+
+
+def segment_change_time(store: LogStore, triage: Triage, segment: str) -> datetime | None:
+    """When the metric changed within one segment ("column=value"): a segment's own series
+    locates its change more sharply than the diluted overall metric."""
+    column, _, value = segment.partition("=")
+    counts = store.bucket_counts(triage.bucket_seconds, triage.baseline.start, triage.current.end,
+                                 segment=(column, value))
+    values, weights = metrics.series(counts, triage.metric.name)
+    cp = changepoint.detect(values, weights, phase=bucket_phase(counts, triage.bucket_seconds))
+    return None if cp is None else counts["bucket"].iloc[cp.index].to_pydatetime()
 
 
 def refine_onset(triage: Triage, ranked: tuple[Hypothesis, ...]) -> datetime | None:

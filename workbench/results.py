@@ -1,7 +1,7 @@
 """Typed, serialisable result objects of the core: frozen dataclasses with `to_dict()`.
 
-`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, floats to
-ten significant digits, tuples as lists. The `Diagnosis.to_dict()` keys are the stable `--json`
+`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, tuples as
+lists. The `Diagnosis.to_dict()` keys are the stable `--json`
 contract of `workbench diagnose`.
 """
 
@@ -36,10 +36,23 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def round_floats(value: Any, digits: int = 10) -> Any:
+    """A JSON-ready structure with floats to `digits` significant digits.
+
+    Parallel float sums differ in the last bits between runs; ten significant digits keep every
+    figure meaningful and make the printed JSON of two runs identical.
+    """
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [round_floats(v, digits) for v in value]
     if isinstance(value, float):
-        # Parallel float sums differ in the last bits between runs; ten significant digits
-        # keep every figure meaningful and make the JSON of two runs identical.
-        return float(f"{value:.10g}") if math.isfinite(value) else None
+        return float(f"{value:.{digits}g}")
     return value
 
 

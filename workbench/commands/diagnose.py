@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from workbench.commands import progress
-from workbench.results import Diagnosis
+from workbench.results import Diagnosis, round_floats
 from workbench.timeutil import iso, parse_time, parse_window
 
 
@@ -47,7 +47,7 @@ def contract(result: Diagnosis) -> dict:
     out = {k: data[k] for k in keys}
     out.update({k: v for k, v in data.items()
                 if k not in keys and k not in ("series", "histograms")})
-    return out
+    return round_floats(out)
 
 
 def render_text(result: Diagnosis, limit: int = 5) -> str:

@@ -152,10 +152,11 @@ def _shift_times(profile: pd.DataFrame, features: list,
         if f.kind is not ColumnKind.NUMERIC:
             continue
         values = profile[f"mean{i}"].astype(float).to_numpy()
-        cp = changepoint.detect(values, np.where(np.isfinite(values), weights, 0.0),
-                                min_relative=0.05, phase=phase)
+        w = np.where(np.isfinite(values), weights, 0.0)
+        cp = changepoint.detect(values, w, min_relative=0.05, phase=phase)
         if cp is not None:
-            out[f.name] = profile["bucket"].iloc[cp.index].to_pydatetime()
+            start = changepoint.ramp_start(values, w, cp, phase)
+            out[f.name] = profile["bucket"].iloc[start].to_pydatetime()
     return out
 
 

@@ -319,8 +319,7 @@ def _concept_candidates(triage: Triage, report: FeatureReport,
 
     if not METRICS[triage.metric.name].needs_labels:
         return []
-    max_m = max((1 - math.exp(-d.psi_onset / PSI_MAJOR) for d in report.drift), default=0.0)
-    score = 0.6 * (1 - max_m) * (1 - explained)
+    score = 0.6 * (1 - explained)
     summary = (f"{triage.metric.name} moved from {_num(triage.metric.baseline)} to "
                f"{_num(triage.metric.current)} while the inputs stayed close to their pre-onset "
                f"distribution and no other layer changed: the relation between inputs and "

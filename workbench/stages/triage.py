@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -85,6 +86,12 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     phase = bucket_phase(counts, seconds)
     name, cp = _choose_metric(counts, roles.task, roles.has_labels, metric, phase)
     buckets = counts["bucket"].to_list()
+    if cp is not None:
+        values, weights = metrics.series(counts, name)
+        start_index = changepoint.ramp_start(values, weights, cp, phase)
+        if start_index < cp.index:  # a gradual change: it began before the best split
+            cp = dataclasses.replace(cp, index=start_index, low=start_index,
+                                     high=max(cp.high, start_index))
     onset = buckets[cp.index].to_pydatetime() if cp is not None else None
     first, last_end = span.first, span.last + timedelta(microseconds=1)
     if split is not None:

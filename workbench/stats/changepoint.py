@@ -112,6 +112,47 @@ def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
     )
 
 
+# How far (in standard errors) the metric between a candidate earlier start and the detected
+# split must sit above the pre-change level for the onset to move back to that start.
+RAMP_Z = 4.0
+RAMP_SHARE = 0.15  # ... and by at least this share of the step
+
+
+def ramp_start(values: np.ndarray, weights: np.ndarray, cp: ChangePoint,
+               phase: np.ndarray | None = None) -> int:
+    """Where a change really began: a gradual drift puts the best split mid-ramp, so walk back
+    to where the cumulative deviation from the pre-change level turns (CUSUM argmin), and keep
+    that earlier start only if the metric between it and the split is clearly shifted.
+
+    Returns an index of `values` (cp.index when the change was sharp).
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    idx = np.flatnonzero(ok & (np.arange(len(v)) < cp.index))
+    if len(idx) < 6:
+        return cp.index
+    phases = _phases(idx, phase)
+    wp = np.bincount(phases, weights=w[idx])
+    mp = np.bincount(phases, weights=w[idx] * v[idx]) / np.where(wp > 0, wp, 1)
+    r = v[idx] - mp[phases]
+    sign = 1.0 if cp.after >= cp.before else -1.0
+    cusum = np.cumsum(sign * w[idx] * r)
+    k = int(np.argmin(cusum)) + 1  # first position after the lowest point
+    if k >= len(idx) - 1:
+        return cp.index
+    head = slice(0, k)
+    tail = slice(k, len(idx))
+    var_unit = float(np.sum(w[idx][head] * r[head] ** 2) / max(k - 1, 1))
+    tail_w = float(np.sum(w[idx][tail]))
+    if var_unit <= 0 or tail_w <= 0:
+        return cp.index
+    mean_tail = float(np.sum(sign * w[idx][tail] * r[tail]) / tail_w)
+    z = mean_tail / np.sqrt(var_unit / tail_w)
+    material = mean_tail >= RAMP_SHARE * abs(cp.after - cp.before)
+    return int(idx[k]) if z >= RAMP_Z and material and len(idx) - k >= 2 else cp.index
+
+
 def _phases(idx: np.ndarray, phase: np.ndarray | None) -> np.ndarray:
     """Dense phase labels of the kept buckets; a single phase when cycles are too few."""
     if phase is None:
