@@ -17,8 +17,9 @@ def test_there_are_notebooks():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes_without_errors(path: Path, sample_incident):
-    nb = run_notebook(path, env={"WORKBENCH_INCIDENT": str(sample_incident)})
+def test_notebook_executes_without_errors(path: Path, sample_incident, tmp_path):
+    env = {"WORKBENCH_INCIDENT": str(sample_incident), "WORKBENCH_HOME": str(tmp_path / "home")}
+    nb = run_notebook(path, env=env)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     widget_views = [o for o in outputs
                     if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
