@@ -18,9 +18,15 @@ INCIDENT ?=
 # INCIDENTS_DIR=dir serves every incident config under dir with `make apps`.
 INCIDENTS_DIR ?= sample_data
 
-# What the on-call audience gets: no code, no tracebacks, a warm kernel waiting.
-VOILA_ON_CALL := --strip_sources=True --show_tracebacks=False
-VOILA_APP_OPTS := --no-browser --preheat_kernel=True --pool_size=1 $(VOILA_ON_CALL)
+# THEME=dark serves the apps in JupyterLab's dark theme (a link can also add `&theme=dark`).
+THEME    ?= light
+
+# What the on-call audience gets: no code, no tracebacks, a warm kernel waiting.  The pool is
+# refilled 60 s after a visit rather than at once: refilling executes the notebook, which on a
+# small machine would slow down the visitor's own first render.
+VOILA_ON_CALL := --strip_sources=True --show_tracebacks=False --theme=$(THEME)
+VOILA_APP_OPTS := --no-browser --preheat_kernel=True --pool_size=1 \
+  --VoilaKernelManager.fill_delay=60 $(VOILA_ON_CALL)
 
 # Relative paths would be read from the kernel's folder (notebooks/), so pass absolute ones.
 INCIDENT_ENV := $(if $(strip $(INCIDENT)),WORKBENCH_INCIDENT="$(abspath $(INCIDENT))",)
@@ -30,11 +36,15 @@ INCIDENT_ENV := $(if $(strip $(INCIDENT)),WORKBENCH_INCIDENT="$(abspath $(INCIDE
 help:
 	@echo "make venv        create/refresh .venv (Python >= 3.11) with the project and its test extra"
 	@echo "make sample      generate the bundled sample incident into sample_data/fraud_weekend/"
-	@echo "make app         serve the triage app with Voila on http://HOST:PORT/ (default"
-	@echo "                 127.0.0.1:8866); INCIDENT=path/to/incident.toml picks the incident"
-	@echo "make apps        serve notebooks/ with Voila's tree, one ?incident= link per config"
-	@echo "                 found under INCIDENTS_DIR (default sample_data)"
-	@echo "make lab         JupyterLab on notebooks/ (port LAB_PORT, default 8888)"
+	@echo "make app         serve the guided on-call app (notebooks/triage.ipynb) with Voila on"
+	@echo "                 http://HOST:PORT/ (default 127.0.0.1:8866); INCIDENT=path/to/"
+	@echo "                 incident.toml picks the incident, THEME=dark the dark theme"
+	@echo "                 (or add ?theme=dark to the link)"
+	@echo "make apps        serve notebooks/ with Voila's tree: the landing page index.ipynb and"
+	@echo "                 one ?incident= link per config under INCIDENTS_DIR (default"
+	@echo "                 sample_data)"
+	@echo "make lab         JupyterLab on notebooks/ (port LAB_PORT, default 8888): the same"
+	@echo "                 notebooks, with code, to extend"
 	@echo "make test        the test suite (pytest, real headless browser) and ruff"
 	@echo "make chromium    install Debian's chromium if /usr/bin/chromium is missing"
 	@echo "make bench       run every benchmarks/*.py"
@@ -89,6 +99,7 @@ app: venv sample
 apps: venv sample
 	@test -d "$(INCIDENTS_DIR)" || { echo "error: INCIDENTS_DIR=$(INCIDENTS_DIR) is not a folder" >&2; exit 2; }
 	@echo "Notebooks: http://$(HOST):$(PORT)/"
+	@echo "Incidents: http://$(HOST):$(PORT)/voila/render/index.ipynb"
 	@cd "$(INCIDENTS_DIR)" && find . -name '*.toml' -type f | sed 's|^\./||' | sort | \
 	  while IFS= read -r cfg; do \
 	    echo "  http://$(HOST):$(PORT)/voila/render/triage.ipynb?incident=$$cfg"; \

@@ -1,4 +1,6 @@
-"""The triage app: composes the views over one shared state. Notebooks call `triage_app()`."""
+"""The guided on-call app: one shared state, the incident header and window bar, and the four
+phases as widgets. Notebooks compose them cell by cell; `triage_app()` returns them as one
+tabbed widget."""
 
 from __future__ import annotations
 
@@ -7,56 +9,122 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from widgets.state import IncidentState
+from widgets.phases import DeepDivePhase, IsolatePhase, TriagePhase, VerifyPhase
+from widgets.state import IncidentState, readable
 from widgets.style import CSS
-from widgets.views import FeatureView, HeaderView, MetricView, StatusView, SuspectsView
-from workbench.exceptions import WorkbenchError
+from widgets.views import HeaderView, StatusView, WindowBar
 from workbench.incidents import resolve_incident
 
-
-def _section(title: str, hint: str) -> w.HTML:
-    return w.HTML(f"<h3>{title}</h3><p><small>{hint}</small></p>")
+PHASES = {
+    "triage": ("1 · Triage", TriagePhase),
+    "isolate": ("2 · Isolate the layer", IsolatePhase),
+    "deep_dive": ("3 · Deep diagnosis", DeepDivePhase),
+    "verify": ("4 · Fix & verify", VerifyPhase),
+}
 
 
 def open_state(incident: str | Path | None = None) -> IncidentState:
-    """State for the incident given, or the one the Voila link / environment names."""
+    """State for the incident given, or the one the Voila link / environment names (not yet
+    loaded; a link that names nothing servable leaves a readable `error`)."""
     try:
         path = Path(incident) if incident else resolve_incident(os.environ.get("QUERY_STRING"))
-    except WorkbenchError as exc:
+    except Exception as exc:  # noqa: BLE001 - shown as the app's error panel
         state = IncidentState("")
-        state.error = str(exc)
+        state.error = readable(exc)
         return state
-    state = IncidentState(path)
-    return state
+    return IncidentState(path)
+
+
+class Workbench:
+    """One incident's app: the shared `state`, the `top` bar and the phase widgets.
+
+    Phase widgets are built on first use and then reused, so a notebook cell showing
+    `wb.deep_dive` and the tabbed `wb.app()` show the same widget. Everything observes
+    `wb.state`; change `wb.state.split` or `wb.state.segment` and every view follows.
+    """
+
+    def __init__(self, state: IncidentState) -> None:
+        self.state = state
+        self._widgets: dict[str, w.Widget] = {}
+
+    @classmethod
+    def open(cls, incident: str | Path | None = None) -> Workbench:
+        """Resolve the incident (argument, `?incident=` link, environment or the sample) and
+        diagnose it; problems show in the app, never as exceptions."""
+        state = open_state(incident)
+        if not state.error:
+            state.load()
+        return cls(state)
+
+    def _get(self, name: str) -> w.Widget:
+        if name not in self._widgets:
+            if name == "top":
+                widget = w.VBox([w.HTML(CSS), StatusView(self.state), HeaderView(self.state),
+                                 WindowBar(self.state)])
+            else:
+                widget = PHASES[name][1](self.state)
+            widget.add_class("wb-app")
+            self._widgets[name] = widget
+        return self._widgets[name]
+
+    @property
+    def top(self) -> w.Widget:
+        """Stylesheet, busy indicator and error panel, incident header and the window bar."""
+        return self._get("top")
+
+    @property
+    def triage(self) -> TriagePhase:
+        """Phase 1: when, what changed, how bad, who is affected, the suspects."""
+        return self._get("triage")
+
+    @property
+    def isolate(self) -> IsolatePhase:
+        """Phase 2: a verdict per layer with its evidence."""
+        return self._get("isolate")
+
+    @property
+    def deep_dive(self) -> DeepDivePhase:
+        """Phase 3: feature drift, slices, failing records with SHAP and what-if, attribution."""
+        return self._get("deep_dive")
+
+    @property
+    def verify(self) -> VerifyPhase:
+        """Phase 4: the slot for the fix-and-verify widget (see `set_verify_view`)."""
+        return self._get("verify")
+
+    def set_verify_view(self, widget: w.Widget | None) -> None:
+        """Show a fix-and-verify widget (built over `self.state`) in phase 4; None restores
+        the baseline/current comparison."""
+        slot = self.verify.slot
+        if widget is None:
+            slot.clear()
+        else:
+            slot.fill(widget)
+
+    def app(self) -> w.VBox:
+        """Everything in one widget: the top bar and the four phases as tabs."""
+        if "app" not in self._widgets:
+            if self.state.error:
+                body: list[w.Widget] = []
+            else:
+                names = list(PHASES)
+                tabs = w.Tab(children=[self._get(n) for n in names],
+                             titles=[PHASES[n][0] for n in names])
+                tabs.add_class("wb-phases")
+                body = [tabs]
+            app = w.VBox([self.top, *body], layout=w.Layout(width="100%"))
+            app.add_class("wb-app")
+            app.workbench = self
+            app.state = self.state
+            self._widgets["app"] = app
+        return self._widgets["app"]
+
+
+def open_workbench(incident: str | Path | None = None) -> Workbench:
+    """The app of an incident (see `Workbench.open`)."""
+    return Workbench.open(incident)
 
 
 def triage_app(incident: str | Path | None = None) -> w.VBox:
-    """The on-call triage page: header, metric over time, suspects, top suspect's feature.
-
-    The diagnosis runs before the page is returned (a few seconds on the sample); errors show
-    as a readable panel in place of the views.
-    """
-    state = open_state(incident)
-    if not state.error:
-        state.load()
-    parts: list[w.Widget] = [w.HTML(CSS), StatusView(state)]
-    if not state.error:
-        parts += [
-            HeaderView(state),
-            _section("When did it start?", "The monitored metric per time bucket. Red line: the "
-                     "detected onset. Dashed lines: change-log events (hover for details)."),
-            MetricView(state),
-            _section("What broke? Suspects, most likely first",
-                     "Scores combine timing, size of the shift, how much the model's score "
-                     "depends on it, and nearby changes. Evidence is in the --json output."),
-            SuspectsView(state),
-            _section("Is the input different from training?",
-                     "The selected feature's distribution in production after (red) and before "
-                     "(light blue) the onset, against training (blue), on bins chosen from "
-                     "training."),
-            FeatureView(state),
-        ]
-    app = w.VBox(parts, layout=w.Layout(width="100%"))
-    app.add_class("wb-app")
-    app.state = state  # for notebook users who extend the page
-    return app
+    """The whole on-call app as one widget (top bar and the four phases as tabs)."""
+    return Workbench.open(incident).app()

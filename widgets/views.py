@@ -1,31 +1,44 @@
-"""Views of the triage app, each bound to the shared `IncidentState` and redrawn on change."""
+"""Views every phase shares, each bound to the shared `IncidentState`: status and errors, the
+incident header, the window selector, the metric over time, the suspects and a feature's
+distribution against training."""
 
 from __future__ import annotations
 
-import html
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import ipywidgets as w
 
-from widgets.charting import chart_widget
+from widgets.base import ChartSlot, View, error_panel, esc, fmt, is_rate, table, when
 from widgets.state import IncidentState
 from workbench import charts
-from workbench.results import Diagnosis
-from workbench.timeutil import iso
+from workbench.runbooks import runbook
 
 
-def _fmt(value: float | None, pct: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.2%}" if pct else f"{value:.4g}"
+class Syncing:
+    """Mixin for views whose input widgets mirror state traits: while the view writes the
+    state's values into its widgets, the widgets' own observers stay quiet."""
+
+    _syncing = False
+
+    @contextlib.contextmanager
+    def syncing(self) -> Iterator[None]:
+        previous, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = previous
 
 
 class StatusView(w.VBox):
-    """Busy indicator and readable error panel."""
+    """Busy indicator (a floating note while the kernel computes) and the app's error panel."""
 
     def __init__(self, state: IncidentState) -> None:
         self.busy = w.HTML()
         self.error = w.HTML()
         super().__init__([self.busy, self.error])
+        self.add_class("wb-status")
         state.observe(self._on_busy, "busy")
         state.observe(self._on_error, "error")
         self._on_busy({"new": state.busy})
@@ -33,151 +46,230 @@ class StatusView(w.VBox):
 
     def _on_busy(self, change: dict) -> None:
         msg = change["new"]
-        self.busy.value = f'<div class="wb-busy">⏳ Working: {html.escape(msg)}…</div>' if msg \
-            else ""
+        self.busy.value = (f'<div class="wb-busy" role="status"><span class="wb-spinner">'
+                           f"</span>Working: {esc(msg)}…</div>" if msg else "")
 
     def _on_error(self, change: dict) -> None:
         msg = change["new"]
-        self.error.value = (f'<div class="wb-error"><b>Cannot analyse this incident.</b>\n'
-                            f"{html.escape(msg)}</div>") if msg else ""
+        self.error.value = error_panel([msg], "Cannot analyse this incident") if msg else ""
 
 
-class HeaderView(w.HTML):
-    """What happened, since when, how bad, and whether it is getting worse."""
+class HeaderView(View):
+    """What happened, since when, how bad, whether it is getting worse, and the window."""
 
-    def __init__(self, state: IncidentState) -> None:
-        super().__init__()
-        state.observe(lambda ch: self.render(ch["new"]), "diagnosis")
-        self.render(state.diagnosis)
+    observes = ("diagnosis",)
 
-    def render(self, d: Diagnosis | None) -> None:
-        """Redraw from a diagnosis."""
+    def build(self) -> list[w.Widget]:
+        self.html = w.HTML()
+        return [self.html]
+
+    def render(self) -> None:
+        d = self.state.diagnosis
         if d is None:
-            self.value = ""
+            self.html.value = ""
             return
         m = d.metric
-        pct = "rate" in m.name or m.name in ("precision", "recall")
+        pct = is_rate(m.name)
         ratio = f" ({m.current / m.baseline:.1f}×)" if m.baseline and m.current else ""
-        onset = iso(d.onset) if d.onset else "no regression found"
+        onset = when(d.onset) if d.onset else "no regression found"
         trend_cls = "wb-bad" if d.trend == "worsening" else ""
+        split = d.current_window.get("start")
+        chosen = self.state.split is not None
         facts = [
-            ("Onset", onset),
-            (m.name.replace("_", " "), f'<span class="wb-bad">{_fmt(m.baseline, pct)} → '
-                                       f"{_fmt(m.current, pct)}{ratio}</span>"),
-            ("Trend", f'<span class="{trend_cls}">{d.trend}</span>'),
-            ("Rows analysed", f"{d.rows:,} (bucket {d.bucket})"),
-            ("Window", f"{iso(d.window['start'])} → {iso(d.window['end'])}"),
+            ("Onset (detected)", esc(onset)),
+            (m.name.replace("_", " ") + " before → after",
+             f'<span class="wb-bad">{fmt(m.baseline, pct)} → {fmt(m.current, pct)}{ratio}</span>'),
+            ("Trend since the split", f'<span class="{trend_cls}">{esc(d.trend)}</span>'),
+            ("Split" + (" (chosen)" if chosen else " (at the onset)"), esc(when(split))),
+            ("Rows analysed", f"{d.rows:,} (bucket {esc(d.bucket)})"),
+            ("Window", f"{esc(when(d.window.get('start')))} → {esc(when(d.window.get('end')))}"),
         ]
-        cards = "".join(f'<div class="wb-fact"><b>{html.escape(k)}</b>{v}</div>'
-                        for k, v in facts)
-        self.value = (f'<div class="wb-title">{html.escape(d.incident)}</div>'
-                      f'<div class="wb-facts">{cards}</div>')
+        cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
+        self.html.value = (f'<div class="wb-title">{esc(d.incident)}</div>'
+                           f'<div class="wb-facts">{cards}</div>')
 
 
-class MetricView(w.VBox):
-    """The monitored metric over time with the onset and change-log events."""
+class WindowBar(Syncing, View):
+    """The window shared by every view: the baseline/current split and a segment filter."""
 
-    def __init__(self, state: IncidentState) -> None:
-        self.chart = None
-        super().__init__([])
-        state.observe(lambda ch: self.render(ch["new"]), "diagnosis")
-        self.render(state.diagnosis)
+    observes = ("diagnosis", "impact", "segment", "busy")
+    requires = ("impact",)
+    problems = ("window",)
 
-    def render(self, d: Diagnosis | None) -> None:
-        """Redraw from a diagnosis."""
+    def build(self) -> list[w.Widget]:
+        self.picker = w.NaiveDatetimePicker(description="Split at (UTC)",
+                                            style={"description_width": "initial"})
+        self.apply = w.Button(description="Apply split", icon="check",
+                              tooltip="Compare before and after this time")
+        self.reset = w.Button(description="Back to the onset", icon="undo",
+                              tooltip="Split at the detected onset again")
+        self.segments = w.Dropdown(description="Segment", options=[("Everyone", "")],
+                                   layout=w.Layout(width="340px"))
+        self.apply.on_click(self._on_apply)
+        self.reset.on_click(self._on_reset)
+        self.segments.observe(self._on_segment, "value")
+        bar = w.HBox([self.picker, self.apply, self.reset, self.segments],
+                     layout=w.Layout(flex_flow="row wrap", align_items="center"))
+        bar.add_class("wb-window")
+        return [bar]
+
+    def render(self) -> None:
+        state, d = self.state, self.state.diagnosis
+        busy = bool(state.busy)
+        for control in (self.apply, self.reset, self.segments, self.picker):
+            control.disabled = busy or d is None
+        if busy:
+            return
+        with self.syncing():
+            if d is not None:
+                split = d.current_window.get("start")
+                self.picker.value = split.replace(second=0, microsecond=0) if split else None
+                self.reset.disabled = state.split is None
+            options = [("Everyone", "")]
+            if state.impact is not None:
+                options += [(f"{s.label}  ({s.excess_share:.0%} of extra errors)", s.label)
+                            for s in state.impact.segments]
+            if state.segment and state.segment not in [v for _, v in options]:
+                options.append((state.segment, state.segment))
+            self.segments.options = options
+            self.segments.value = state.segment
+
+    def _on_apply(self, _button: w.Button) -> None:
+        value = self.picker.value
+        if value is None:
+            return
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.replace(tzinfo=None) - (value.utcoffset() or timedelta(0))
+        self.state.split = value
+
+    def _on_reset(self, _button: w.Button) -> None:
+        self.state.split = None
+
+    def _on_segment(self, change: dict) -> None:
+        if not self._syncing:
+            self.state.segment = change["new"] or ""
+
+
+class MetricView(View):
+    """The monitored metric over time with the onset, change-log events, the chosen split and,
+    with a segment filter, the segment's own line."""
+
+    observes = ("diagnosis", "impact")
+    requires = ("impact",)
+
+    def build(self) -> list[w.Widget]:
+        self.chart = ChartSlot()
+        return [self.chart]
+
+    def render(self) -> None:
+        d = self.state.diagnosis
         if d is None:
             return
-        spec = charts.metric_over_time(d)
-        if self.chart is None:
-            self.chart = chart_widget(spec)
-            self.children = [self.chart]
-        else:
-            self.chart.chart = spec
+        impact = self.state.impact
+        seg = impact.segment_series if impact is not None else None
+        split = d.current_window.get("start") if self.state.split is not None else None
+        self.chart.show(charts.metric_over_time(d, segment_series=seg, split=split))
 
 
-class SuspectsView(w.HTML):
+class SuspectsView(View):
     """Ranked hypotheses: what probably broke, with the one-sentence action."""
 
-    def __init__(self, state: IncidentState, limit: int = 6) -> None:
-        super().__init__()
-        self.limit = limit
-        state.observe(lambda ch: self.render(ch["new"]), "diagnosis")
-        self.render(state.diagnosis)
+    observes = ("diagnosis",)
 
-    def render(self, d: Diagnosis | None) -> None:
-        """Redraw from a diagnosis."""
+    def __init__(self, state: IncidentState, limit: int = 6) -> None:
+        self.limit = limit
+        super().__init__(state)
+
+    def build(self) -> list[w.Widget]:
+        self.html = w.HTML()
+        return [self.html]
+
+    def render(self) -> None:
+        d = self.state.diagnosis
         if d is None:
-            self.value = ""
+            self.html.value = ""
             return
         if not d.hypotheses:
-            self.value = ("<p>No suspects: the monitored metric shows no significant change. "
-                          "If users still report wrong answers, pick another metric or window."
-                          "</p>")
+            self.html.value = ("<p>No suspects: the monitored metric shows no significant "
+                               "change. If users still report wrong answers, pick another "
+                               "split or segment.</p>")
             return
         rows = []
         for h in d.hypotheses[: self.limit]:
             target = h.feature or h.segment or h.model_version or ""
             bar = f'<span class="wb-score" style="width:{max(h.score, 0.02) * 80:.0f}px"></span>'
-            rows.append(
-                f'<tr class="wb-suspect"><td>{h.rank}</td><td>{bar} {h.score:.2f}</td>'
-                f"<td><b>{html.escape(h.signature)}</b><br><small>{html.escape(h.layer)}</small>"
-                f"</td><td>{html.escape(target)}</td><td>{html.escape(h.change_id or '')}</td>"
-                f"<td>{html.escape(h.summary)}</td></tr>")
-        self.value = ('<table class="wb-table wb-suspects"><thead><tr><th>#</th><th>score</th>'
-                      "<th>signature / layer</th><th>feature / segment / version</th>"
-                      "<th>change</th><th>what it means, what to do</th></tr></thead><tbody>"
-                      + "".join(rows) + "</tbody></table>")
+            rows.append([str(h.rank), f"{bar} {h.score:.2f}",
+                         f"<b>{esc(h.signature)}</b><br><small>{esc(h.layer)}</small>",
+                         esc(target), esc(h.change_id or ""), esc(h.summary)])
+        self.html.value = table(["#", "score", "signature / layer",
+                                 "feature / segment / version", "change",
+                                 "what it means, what to do"], rows, "wb-suspects",
+                                ["wb-suspect"] * len(rows))
 
 
-class FeatureView(w.VBox):
+class NextStepView(View):
+    """The runbook of the top suspect: what it means, what to check, how to mitigate."""
+
+    observes = ("diagnosis",)
+
+    def build(self) -> list[w.Widget]:
+        self.html = w.HTML()
+        return [self.html]
+
+    def render(self) -> None:
+        d = self.state.diagnosis
+        top = d.top if d is not None else None
+        book = runbook(top.signature) if top is not None else None
+        if book is None:
+            self.html.value = ""
+            return
+        steps = "".join(f"<li>{esc(s)}</li>" for s in book.steps)
+        target = f" ({esc(top.feature or top.segment or top.model_version)})" if (
+            top.feature or top.segment or top.model_version) else ""
+        self.html.value = (
+            f'<div class="wb-runbook"><b>Most likely: {esc(top.signature)}{target}.</b> '
+            f"{esc(book.meaning)}<ol>{steps}</ol><b>Mitigate now:</b> {esc(book.mitigation)}"
+            "</div>")
+
+
+class FeatureView(Syncing, View):
     """A feature's distribution in production vs training; the dropdown picks the feature."""
 
-    def __init__(self, state: IncidentState) -> None:
-        self.state = state
-        self.picker = w.Dropdown(description="Feature", layout=w.Layout(width="320px"))
-        self.stats = w.HTML()
-        self.chart = None
-        super().__init__([self.picker, self.stats])
-        self.picker.observe(self._on_pick, "value")
-        state.observe(lambda ch: self._options(ch["new"]), "diagnosis")
-        state.observe(lambda ch: self.render(), "feature")
-        self._options(state.diagnosis)
-        self.render()
+    observes = ("diagnosis", "feature")
 
-    def _options(self, d: Diagnosis | None) -> None:
-        if d is None:
-            return
-        ranked = sorted(d.drift, key=lambda x: -x.psi)
-        self.picker.options = [(f"{x.feature}  (PSI {x.psi:.2f}, {x.severity})", x.feature)
-                               for x in ranked]
-        if self.state.feature in [x.feature for x in ranked]:
-            self.picker.value = self.state.feature
+    def build(self) -> list[w.Widget]:
+        self.picker = w.Dropdown(description="Feature", layout=w.Layout(width="360px"))
+        self.picker.add_class("wb-feature-picker")
+        self.stats = w.HTML()
+        self.chart = ChartSlot()
+        self.picker.observe(self._on_pick, "value")
+        return [self.picker, self.stats, self.chart]
 
     def _on_pick(self, change: dict) -> None:
-        if change["new"]:
+        if change["new"] and not self._syncing:
             self.state.feature = change["new"]
 
     def render(self) -> None:
-        """Redraw for the selected feature."""
         d, name = self.state.diagnosis, self.state.feature
-        if d is None or not name:
+        if d is None:
             return
+        ranked = sorted(d.drift, key=lambda x: -x.psi)
+        with self.syncing():
+            self.picker.options = [(f"{x.feature}  (PSI {x.psi:.2f}, {x.severity})", x.feature)
+                                   for x in ranked]
+            if name in [x.feature for x in ranked]:
+                self.picker.value = name
         hist = d.histogram(name)
         drift = next((x for x in d.drift if x.feature == name), None)
         if hist is None or drift is None:
+            self.stats.value = ""
+            self.chart.clear()
             return
-        if self.picker.value != name:
-            self.picker.value = name
         test = (f"KS {drift.ks:.3f}" if drift.ks is not None else
-                f"χ² {drift.chi2:.1f} (Cramér's V {drift.cramers_v:.3f})")
+                f"χ² {fmt(drift.chi2)} (Cramér's V {fmt(drift.cramers_v, digits=3)})")
         self.stats.value = (
-            f"<small>PSI vs training <b>{drift.psi:.3f}</b> · vs before onset "
+            f"<small>PSI vs training <b>{drift.psi:.3f}</b> · vs before the split "
             f"<b>{drift.psi_onset:.3f}</b> · {test} · JS {drift.js:.3f} · outside training "
             f"range {drift.outside_range_current:.1%} · nulls {drift.null_rate_current:.1%}"
             f"</small>")
-        spec = charts.histogram_overlay(hist, include_baseline=True)
-        if self.chart is None:
-            self.chart = chart_widget(spec)
-            self.children = [self.picker, self.stats, self.chart]
-        else:
-            self.chart.chart = spec
+        self.chart.show(charts.histogram_overlay(hist, include_baseline=True))

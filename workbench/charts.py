@@ -68,7 +68,7 @@ def metric_over_time(diagnosis: Diagnosis, metric: str | None = None,
             y=alt.Y("value:Q", title=name.replace("_", " ")),
             color=alt.Color("series:N", title=None, sort=["everyone", label],
                             scale=alt.Scale(domain=["everyone", label],
-                                            range=["#9e9e9e", "#e45756"]),
+                                            range=["#9e9e9e", "#54a24b"]),
                             legend=alt.Legend(orient="top-left")),
             tooltip=["series:N", *tooltip],
         )
@@ -105,7 +105,10 @@ def metric_over_time(diagnosis: Diagnosis, metric: str | None = None,
             alt.Chart(mark).mark_text(align="left", dx=4, dy=10, fontWeight="bold").encode(
                 x="time:T", y=alt.value(8), text="label:N"),
         ]
-    return alt.layer(*layers).properties(title=title, width=width, height=height)
+    chart = alt.layer(*layers).properties(title=title, width=width, height=height)
+    if segment_series is not None:  # the segment lines and the change kinds: two legends
+        chart = chart.resolve_scale(color="independent")
+    return chart
 
 
 def histogram_frame(hist: Histogram, include_baseline: bool = True) -> pd.DataFrame:
@@ -147,8 +150,6 @@ def histogram_overlay(hist: Histogram, include_baseline: bool = False, width: in
 
 # ---- charts of the guided app's phases ------------------------------------------------------
 
-VERDICT_COLORS = {"healthy": "#2e7d32", "suspect": "#ef6c00", "failing": "#c62828",
-                  "unknown": "#757575"}
 PSI_RULES = ((0.1, "moderate"), (0.25, "major"))
 
 

@@ -108,8 +108,9 @@ def refine_onset(triage: Triage, ranked: tuple[Hypothesis, ...]) -> datetime | N
     if onset is None or not ranked or ranked[0].time is None or ranked[0].score < 0.3:
         return onset
     when = ranked[0].time
-    low = (triage.onset_low or onset) - triage.bucket_delta
-    high = (triage.onset_high or onset) + triage.bucket_delta
+    slack = 2 * triage.bucket_delta  # a change late in a bucket shows in the next one
+    low = (triage.onset_low or onset) - slack
+    high = (triage.onset_high or onset) + slack
     if not low <= when <= high:
         return onset
     seconds = triage.bucket_seconds

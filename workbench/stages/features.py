@@ -25,9 +25,10 @@ class PipelineSymptom:
     """A silent-failure symptom of one feature in the current window."""
 
     feature: str
-    kind: str  # "all_null", "constant", "all_zero"
+    kind: str  # "all_null", "constant", "all_zero", "stale"
     share_current: float
     share_baseline: float
+    start: datetime | None = None  # first bucket of the failure's uninterrupted run
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,22 @@ def _symptoms(profile: pd.DataFrame, features: list, baseline: Window) -> tuple:
             cur = float(flag[~before].mean()) if (~before).any() else 0.0
             base = float(flag[before].mean()) if before.any() else 0.0
             if cur >= 0.5 and cur - base >= 0.4:
-                found.append(PipelineSymptom(f.name, kind, cur, base))
+                found.append(PipelineSymptom(f.name, kind, cur, base,
+                                             _run_start(profile["bucket"], flag)))
                 break
     return tuple(found)
+
+
+def _run_start(buckets: pd.Series, flag: pd.Series) -> datetime | None:
+    """Start of the last run of flagged buckets (the failure still going on at the end)."""
+    values = flag.to_numpy(dtype=bool)
+    if not values.any():
+        return None
+    last = int(np.flatnonzero(values)[-1])
+    start = last
+    while start > 0 and values[start - 1]:
+        start -= 1
+    return pd.Timestamp(buckets.iloc[start]).to_pydatetime()
 
 
 def drift_over_time(store: LogStore, feature: str, bucket_seconds: int,

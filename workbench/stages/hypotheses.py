@@ -204,7 +204,8 @@ def _pipeline_candidates(triage: Triage, report: FeatureReport,
                    f"silently; check its job and its inputs' freshness.")
         out.append(Candidate(
             "silent_pipeline_failure", "feature_pipeline", 0.9 * s.share_current, summary,
-            feature=s.feature, change_id=change.id if change and change.proximity >= 0.2 else None,
+            feature=s.feature, when=s.start,
+            change_id=change.id if change and change.proximity >= 0.2 else None,
             evidence=[Evidence(f"share_buckets_{s.kind}", s.share_current, s.share_baseline,
                                "current vs baseline", 0.5)]))
     for d in report.drift:

@@ -46,31 +46,38 @@ def discover_slices(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, 
         len(specs) + len(pairs)) or 1.0
     overall_rate = metrics.total(cur[_set_mask(cur, [0], len(specs))], m.name) or 0.0
     found: dict[tuple, Slice] = {}
+    sign = -1.0 if m.higher_is_worse is False else 1.0
     for key in [(i,) for i in range(len(specs))] + pairs:
-        mask_c = _set_mask(cur, list(key), len(specs))
-        mask_b = _set_mask(base, list(key), len(specs))
         cols = [f"c{i}" for i in key]
-        base_by = base[mask_b].set_index(cols)
-        for values, row in cur[mask_c].set_index(cols).iterrows():
+        c = _rates(cur[_set_mask(cur, list(key), len(specs))], cols, m)
+        b = _rates(base[_set_mask(base, list(key), len(specs))], cols, m)
+        merged = c.join(b[["rate"]].rename(columns={"rate": "rate_b"}), how="inner")
+        merged = merged[(merged["den"] >= max(30.0, MIN_SHARE * denom_total))
+                        & merged["rate"].notna() & merged["rate_b"].notna()]
+        merged["excess"] = (sign * (merged["rate"] - merged["rate_b"])).clip(lower=0.0) * \
+            merged["den"]
+        for values, row in merged[merged["excess"] > 0].iterrows():
             values = values if isinstance(values, tuple) else (values,)
-            rate_c = metrics.total(row.to_frame().T, m.name)
-            denom = float(sum(row[c] for c in m.denominator if pd.notna(row[c])))
-            if rate_c is None or denom < max(30.0, MIN_SHARE * denom_total):
-                continue
-            rate_b = (metrics.total(base_by.loc[[values]], m.name)
-                      if values in base_by.index else None)
-            if rate_b is None:
-                continue
-            sign = -1.0 if m.higher_is_worse is False else 1.0
-            excess = max(sign * (rate_c - rate_b), 0.0) * denom
-            if excess <= 0:
-                continue
             conds = tuple(_label(specs[i], int(v)) for i, v in zip(key, values, strict=True))
-            found[conds] = Slice(conds, int(row["n"]) * modulus, rate_b, rate_c,
-                                 rate_c / overall_rate if overall_rate else float("nan"),
+            excess = float(row["excess"])
+            found[conds] = Slice(conds, int(row["n"]) * modulus, float(row["rate_b"]),
+                                 float(row["rate"]),
+                                 float(row["rate"]) / overall_rate if overall_rate
+                                 else float("nan"),
                                  excess, excess / total if total > 0 else 0.0)
     kept = [s for s in found.values() if len(s.conditions) == 1 or _adds(s, found)]
     return tuple(sorted(kept, key=lambda s: -s.score)[:limit])
+
+
+def _rates(df: pd.DataFrame, cols: list[str], m: metrics.MetricDef) -> pd.DataFrame:
+    """Rows n, den and rate of the metric per slice value, indexed by the condition columns."""
+    num = sum(df[c].astype(float).fillna(0) for c in m.numerator)
+    den = sum(df[c].astype(float).fillna(0) for c in m.denominator)
+    out = pd.DataFrame({"n": df["n"].astype(float), "den": den,
+                        "rate": (num / den.where(den > 0))})
+    out.index = pd.MultiIndex.from_frame(df[cols].astype(int)) if len(cols) > 1 else \
+        pd.Index(df[cols[0]].astype(int), name=cols[0])
+    return out
 
 
 def _adds(s: Slice, found: dict[tuple, Slice]) -> bool:

@@ -1,0 +1,1 @@
+"""The domains scenarios are drawn from: lending, telecom churn, ads, delivery, housing, retail."""
