@@ -62,8 +62,10 @@ def test_triage_phase_names_the_culprit_and_the_change(voila_app, page, sample_i
     expect(chart_title(page, "Who is affected")).to_have_count(1)
     everyone = page.locator('.wb-severity[data-who="Everyone"]')
     expect(everyone).to_contain_text("extra vs the baseline rate")
-    # Phase 4 placeholder: the baseline/current comparison a fix has to close.
-    expect(page.locator(".wb-verify-slot .wb-compare")).to_contain_text("baseline")
+    # Phase 4: the triage page fills the verify slot with the fix replay, listing the sample's
+    # declared fixes (the placeholder comparison is tested in tests/widgets).
+    expect(page.locator(".wb-verify-slot .wb-fix-choice", has_text="recompute-ratio"))\
+        .to_be_visible()
     full_screenshot(page, artifacts_dir / "app-triage-phase1.png")
 
 
