@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from workbench.data.schema import ColumnKind, FeatureSpec, Roles, quote_ident
+from workbench.data.schema import ColumnKind, FeatureSpec, Roles, check_column, quote_ident
 
 # Bin ids shared by every binned query: 0 = null/NaN, 1 = below the reference range (or an
 # unseen category), 2..k+1 = reference bins, k+2 = above the reference range.
@@ -533,5 +533,48 @@ def prediction_range(roles: Roles, start: datetime | None, end: datetime | None)
     q.parts.append(
         f"SELECT min({pred}) AS lo, max({pred}) AS hi, count({pred}) AS n FROM production "
         f"WHERE {where_window(q, roles, start, end)}"
+    )
+    return q
+
+
+# ---- lineage: rewriting a training table for ablation re-runs --------------------------------
+# Both tables are views registered by the caller: `source` (the data being rewritten) and, for
+# swaps, `donor`.
+
+def constant_column(schema: dict[str, str], column: str) -> Sql:
+    """`source` with one column replaced everywhere by its most frequent value.
+
+    A constant carries no information, so a model trained on it cannot use the feature: the
+    data-level form of dropping a feature, for pipelines that cannot leave a feature out.
+    """
+    col = check_column(column, schema, "ablated feature", "the training data",
+                       fix="Choose a column of the training data.")
+    q = Sql()
+    q.parts.append(
+        f"SELECT * REPLACE ((SELECT {col} FROM source WHERE {col} IS NOT NULL GROUP BY 1 "
+        f"ORDER BY count(*) DESC, 1 LIMIT 1) AS {col}) FROM source"
+    )
+    return q
+
+
+def swap_column(schema: dict[str, str], donor_schema: dict[str, str], column: str,
+                key: str) -> Sql:
+    """`source` with one column's values taken from `donor` where the key matches.
+
+    Rows the donor lacks keep their own value; duplicate keys in the donor take one value.
+    """
+    col = check_column(column, schema, "swapped column", "the bad run's data",
+                       fix="Choose a column present in both data versions.")
+    check_column(column, donor_schema, "swapped column", "the good run's data",
+                 fix="Choose a column present in both data versions.")
+    k = check_column(key, schema, "row key", "the bad run's data",
+                     fix="Pass --key naming a column that identifies rows in both versions.")
+    check_column(key, donor_schema, "row key", "the good run's data",
+                 fix="Pass --key naming a column that identifies rows in both versions.")
+    q = Sql()
+    q.parts.append(
+        f"SELECT s.* REPLACE (CASE WHEN d._wb_key IS NULL THEN s.{col} ELSE d._wb_value END "
+        f"AS {col}) FROM source AS s LEFT JOIN (SELECT {k} AS _wb_key, any_value({col}) AS "
+        f"_wb_value FROM donor GROUP BY 1) AS d ON s.{k} = d._wb_key"
     )
     return q

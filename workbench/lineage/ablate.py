@@ -16,8 +16,9 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.data import queries
 from workbench.exceptions import InvalidInputError
-from workbench.lineage import profile, queries
+from workbench.lineage import profile
 from workbench.lineage.experiments import Setup, noise_band, setup
 from workbench.lineage.manifest import Manifest
 from workbench.lineage.results import Ablation, AblationRow
