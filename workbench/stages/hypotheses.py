@@ -20,7 +20,7 @@ and nothing else did; change events with no other evidence keep 0.15 c.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from workbench.results import ChangeEvent, Evidence, FeatureDrift, Hypothesis
@@ -356,8 +356,3 @@ def _change_candidates(changes: tuple[ChangeEvent, ...],
 
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
-
-
-def with_rank(h: Hypothesis, rank_: int) -> Hypothesis:
-    """A copy of h with another rank."""
-    return replace(h, rank=rank_)

@@ -41,7 +41,7 @@ def discover_slices(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, 
     df = store.slice_counts(specs, [triage.baseline, triage.current], pairs, modulus)
     base = df[df["w"] == "baseline"]
     cur = df[df["w"] == "current"]
-    total = _excess(cur, base, m.name, m.higher_is_worse, overall=True)
+    total = _excess(cur, base, m.name, m.higher_is_worse)
     denom_total = float(sum(cur[c].fillna(0).sum() for c in m.denominator)) / (
         len(specs) + len(pairs)) or 1.0
     overall_rate = metrics.total(cur[_set_mask(cur, [0], len(specs))], m.name) or 0.0
@@ -97,8 +97,8 @@ def _set_mask(df: pd.DataFrame, key: list[int], n: int) -> pd.Series:
     return mask
 
 
-def _excess(cur: pd.DataFrame, base: pd.DataFrame, name: str, higher_is_worse: bool | None,
-            overall: bool) -> float:
+def _excess(cur: pd.DataFrame, base: pd.DataFrame, name: str,
+             higher_is_worse: bool | None) -> float:
     """Excess bad outcomes of the whole window (from the first single-column set)."""
     n = len([c for c in cur.columns if c.startswith("c") and c[1:].isdigit()])
     c_rows = cur[_set_mask(cur, [0], n)]

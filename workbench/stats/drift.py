@@ -7,8 +7,6 @@ changes PSI by well under 0.001; with tiny windows it keeps the statistic finite
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import stats
 
@@ -101,13 +99,6 @@ def severity(psi_value: float, ks: float | None = None, ks_p: float | None = Non
             and chi2_p < P_TINY):
         return "moderate"
     return "stable"
-
-
-@dataclass(frozen=True)
-class Dependence:
-    """How much of the score's variance a binned feature explains (correlation ratio)."""
-
-    eta: float
 
 
 def correlation_ratio(counts: np.ndarray, score_sums: np.ndarray, total_n: float,
