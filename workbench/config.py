@@ -20,16 +20,33 @@ CHANGE_KINDS = ("model", "code", "data", "schema", "config", "infra", "upstream"
 FIX_KINDS = ("model", "feature_correction", "threshold", "rollback")
 
 
+# CSV reader options a config may set under `csv = {...}`, with the TOML type each takes.
+CSV_OPTIONS: dict[str, tuple[type, ...]] = {
+    "delim": (str,), "quote": (str,), "escape": (str,), "header": (bool,),
+    "decimal_separator": (str,), "nullstr": (str, list), "dateformat": (str,),
+    "timestampformat": (str,), "skip": (int,), "comment": (str,), "encoding": (str,),
+}
+TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
+
+
 @dataclass(frozen=True)
 class SourceSpec:
-    """Where a table lives: a Parquet/CSV file or glob, or a table inside a DuckDB file."""
+    """Where a table lives: a Parquet/CSV file, glob or folder, or a table inside a DuckDB file.
+
+    A folder is read recursively (Hive-style `key=value/` partitions become columns);
+    csv_options are passed to DuckDB's CSV reader, overriding what its sniffer detects.
+    """
 
     path: str
     kind: str  # "parquet", "csv" or "duckdb"
     table: str | None = None
+    csv_options: tuple[tuple[str, Any], ...] = ()
+    folder: str | None = None  # the folder given in the config, when the source is one
 
     def describe(self) -> str:
         """Human form used in messages."""
+        if self.folder is not None:
+            return self.folder
         return f"{self.path}:{self.table}" if self.table else self.path
 
 
@@ -48,6 +65,9 @@ class ProductionSection:
     features: tuple[str, ...] | None = None
     latency: str | None = None
     status: str | None = None
+    positive: str | None = None  # the label (and decision) value that means "positive"
+    task: str | None = None  # "classification" or "regression"; default: [model] or inferred
+    timestamp_unit: str | None = None  # unit of integer epoch timestamps; default: by magnitude
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,13 @@ class Incident:
         return self.path.parent if self.path else Path.cwd()
 
     @property
+    def task(self) -> str | None:
+        """The configured task: [production] task, else [model] task, else None (inferred)."""
+        if self.production.task is not None:
+            return self.production.task
+        return self.model.task if self.model is not None else None
+
+    @property
     def threshold(self) -> float:
         """Decision threshold on the score when no decision column is logged."""
         if self.model is not None and self.model.threshold is not None:
@@ -173,9 +200,10 @@ _TOP_KEYS = {"title", "bucket", "metric", "production", "reference", "model", "c
 _SECTION_KEYS = {
     "production": {
         "source", "timestamp", "prediction", "decision", "label", "model_version", "id",
-        "segments", "features", "latency", "status",
+        "segments", "features", "latency", "status", "positive", "timestamp_unit", "csv",
+        "task",
     },
-    "reference": {"source", "label"},
+    "reference": {"source", "label", "csv"},
     "model": {"path", "task", "threshold", "trusted"},
     "changes": {"source"},
     "pipeline": {"callable", "columns", "tolerance"},
@@ -318,7 +346,64 @@ def _production(sec: dict[str, Any], base: Path, where: str) -> ProductionSectio
         features=None if features is None else _str_list(features, "features", name, where),
         latency=_opt_str(sec, "latency", name, where),
         status=_opt_str(sec, "status", name, where),
+        positive=_positive(sec, name, where),
+        task=_task(sec, name, where),
+        timestamp_unit=_timestamp_unit(sec, name, where),
     )
+
+
+def _positive(sec: dict[str, Any], name: str, where: str) -> str | None:
+    """The positive label value, kept as text (labels are compared as text when not numeric)."""
+    value = sec.get("positive")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str | int) or (isinstance(value, str) and not value):
+        raise ConfigError(f"{where}: {name} positive must be the label value that means "
+                          f"positive, as a string or integer (e.g. \"fraud\" or 1). "
+                          f"Got {value!r}.")
+    return str(value)
+
+
+def _task(sec: dict[str, Any], name: str, where: str) -> str | None:
+    task = _opt_str(sec, "task", name, where)
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"{where}: {name} task must be one of {', '.join(TASKS)}. Got {task!r}.")
+    return task
+
+
+def _timestamp_unit(sec: dict[str, Any], name: str, where: str) -> str | None:
+    unit = _opt_str(sec, "timestamp_unit", name, where)
+    if unit is not None and unit not in TIMESTAMP_UNITS:
+        raise ConfigError(f"{where}: {name} timestamp_unit must be one of "
+                          f"{', '.join(TIMESTAMP_UNITS)} (the unit of integer epoch "
+                          f"timestamps). Got {unit!r}.")
+    return unit
+
+
+def _csv_options(sec: dict[str, Any], section: str, where: str) -> tuple[tuple[str, Any], ...]:
+    """Validated `csv = {...}` reader options, as sorted (key, value) pairs."""
+    options = sec.get("csv")
+    if options is None:
+        return ()
+    name = f"[{section}] csv"
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: {name} must be a table such as {{delim = \";\"}}. "
+                          f"Got {options!r}.")
+    out = []
+    for key, value in sorted(options.items()):
+        types = CSV_OPTIONS.get(key)
+        if types is None:
+            close = difflib.get_close_matches(key, sorted(CSV_OPTIONS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: unknown key {key!r} in {name}.{hint} Allowed keys: "
+                              f"{', '.join(sorted(CSV_OPTIONS))}.")
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{where}: {name} {key} must be a {wanted}. Got {value!r}.")
+        out.append((key, tuple(value) if isinstance(value, list) else value))
+    return tuple(out)
 
 
 def _model(sec: dict[str, Any], base: Path, where: str) -> ModelSection:
@@ -342,19 +427,33 @@ def _model(sec: dict[str, Any], base: Path, where: str) -> ModelSection:
     )
 
 
+_SUFFIX_KINDS = ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"),
+                 (".csv.gz", "csv"), (".tsv", "csv"))
+
+
 def _source(sec: dict[str, Any], section: str, base: Path, where: str) -> SourceSpec:
-    """Parse a source string: 'x.parquet', 'dir/*.parquet', 'x.csv' or 'x.duckdb:table'."""
+    """Parse a source string: 'x.parquet', 'dir/*.parquet', 'x.csv', a folder of Parquet or
+    CSV files (Hive partitions included), or 'x.duckdb:table'."""
     text = _req_str(sec, "source", f"[{section}]", where)
+    options = _csv_options(sec, section, where) if "csv" in sec else ()
     head, sep, table = text.rpartition(":")
     if sep and head.lower().endswith((".duckdb", ".db")) and table:
         return SourceSpec(path=str(base / head), kind="duckdb", table=table)
     lower = text.lower()
-    for suffix, kind in ((".parquet", "parquet"), (".pq", "parquet"), (".csv", "csv"),
-                         (".csv.gz", "csv"), (".tsv", "csv")):
+    for suffix, kind in _SUFFIX_KINDS:
         if lower.endswith(suffix):
-            return SourceSpec(path=str(base / text), kind=kind)
+            return SourceSpec(path=str(base / text), kind=kind, csv_options=options)
+    folder = base / text
+    if folder.is_dir():
+        for suffix, kind in _SUFFIX_KINDS:
+            if next(folder.rglob(f"*{suffix}"), None) is not None:
+                return SourceSpec(path=str(folder / "**" / f"*{suffix}"), kind=kind,
+                                  csv_options=options, folder=str(folder))
+        raise ConfigError(
+            f"{where}: [{section}] source {text!r} is a folder without .parquet or .csv files. "
+            f"Point it at the folder that holds the log's files (or at a file or glob).")
     raise ConfigError(
-        f"{where}: [{section}] source {text!r} must be a Parquet or CSV file or glob "
+        f"{where}: [{section}] source {text!r} must be a Parquet or CSV file, glob or folder "
         f"(ending in .parquet or .csv) or 'file.duckdb:table'."
     )
 

@@ -85,7 +85,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         current_window={"start": triage.current.start, "end": triage.current.end},
         series=triage.series, drift=report.drift, histograms=report.histograms,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
-        elapsed_seconds=round(time.perf_counter() - began, 3),
+        elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
     )
 
 

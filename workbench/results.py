@@ -216,6 +216,7 @@ class Diagnosis(Serialisable):
     slices: tuple[Slice, ...] = ()
     rows: int = 0
     elapsed_seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what the reading of the sources left out or assumed
 
     @property
     def top(self) -> Hypothesis | None:

@@ -165,15 +165,25 @@ def test_missing_reference_label(write_incident):
         LogStore(load_incident(path))
 
 
-def test_varchar_timestamp_is_not_a_timestamp(write_incident):
+def test_iso_text_timestamps_are_read_as_utc(write_incident):
+    log = small_log()
+    first = log["ts"].min()
+    log["ts"] = log["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    with LogStore(load_incident(write_incident(log, small_reference()))) as store:
+        span = store.span()
+    assert span.first == first.to_pydatetime() and span.rows == len(log)
+
+
+def test_text_timestamps_that_are_not_times_are_named(write_incident):
     log = small_log()
     log["ts"] = log["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    log.loc[3, "ts"] = "yesterday"
     path = write_incident(log, small_reference())
     with pytest.raises(DataSourceError) as info:
         LogStore(load_incident(path))
     message = str(info.value)
     assert "'ts' (the timestamp)" in message
-    assert "VARCHAR, not a timestamp" in message
+    assert "1 value(s) that are not ISO-8601 times, e.g. 'yesterday'" in message
 
 
 def test_non_numeric_prediction_is_rejected(write_incident):
@@ -188,8 +198,23 @@ def test_non_numeric_label_is_rejected(write_incident):
     log = small_log()
     log["label"] = np.where(log["label"] > 0.5, "fraud", "legit")
     path = write_incident(log, small_reference(), production_cfg={"label": "label"})
-    with pytest.raises(DataSourceError, match=r"'label' \(the label\).*a boolean or number"):
+    with pytest.raises(DataSourceError, match=r"'label' \(the label\).*holds text values "
+                       r"\('legit', 'fraud'\).*positive = \"fraud\""):
         LogStore(load_incident(path))
+
+
+def test_text_label_with_positive_key_is_zero_one(write_incident):
+    log = small_log()
+    truth = (log["label"] > 0.5).astype(int)
+    log["label"] = np.where(truth == 1, "fraud", "legit")
+    log.loc[:4, "label"] = None
+    path = write_incident(log, small_reference(),
+                          production_cfg={"label": "label", "positive": "fraud"})
+    with LogStore(load_incident(path)) as store:
+        counts = store.bucket_counts(86_400 * 365)
+        assert store.roles.task == "classification"
+    assert int(counts["label_pos"].sum()) == int(truth.iloc[5:].sum())
+    assert int(counts["n_labeled"].sum()) == len(log) - 5
 
 
 def test_unreadable_file_is_a_data_source_error(write_toml, tmp_path):
@@ -208,10 +233,8 @@ def test_unreadable_file_is_a_data_source_error(write_toml, tmp_path):
 def test_empty_log_raises_empty_data_error(write_incident):
     empty = small_log().iloc[:0]
     path = write_incident(empty, small_reference())
-    with LogStore(load_incident(path)) as store:
-        assert store.span().rows == 0
-        with pytest.raises(EmptyDataError, match="no rows in the production log"):
-            store.require_rows(None, None)
+    with pytest.raises(EmptyDataError, match=r"production log '.*production.parquet' has no rows"):
+        LogStore(load_incident(path))
     with pytest.raises(EmptyDataError):
         diagnose(path)
 
@@ -301,7 +324,8 @@ def test_duckdb_missing_table_names_a_close_match(write_toml, tmp_path):
                        "prediction": "score"},
         "reference": {"source": "store.duckdb:predictions"},
     })
-    with pytest.raises(ColumnNotFoundError, match="'prediction' \\(the table\\).*predictions"):
+    with pytest.raises(DataSourceError, match="has no table 'prediction'. Close matches: "
+                       "predictions"):
         LogStore(load_incident(path))
 
 

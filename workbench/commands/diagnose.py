@@ -56,6 +56,7 @@ def render_text(result: Diagnosis, limit: int = 5) -> str:
     lines = [f"Incident: {result.incident}",
              f"Window:   {iso(result.window['start'])} .. {iso(result.window['end'])} "
              f"({result.rows:,} rows, bucket {result.bucket})"]
+    lines += [f"Note:     {note}" for note in result.notes]
     if result.onset is None:
         lines.append(f"No regression found: {m.name} is stable "
                      f"({_fmt(m.baseline)} before vs {_fmt(m.current)} recently).")

@@ -130,6 +130,143 @@ def status_error_expr(roles: Roles) -> str:
     )
 
 
+# ---- source normalisation: the views every other query reads ----------------------------------
+
+def timestamp_profile(column: str, kind: str, view: str = "production_source") -> Sql:
+    """Rows, non-null timestamps and what the rule needs: for text, how many values are not
+    ISO-8601 times (and one of them); for epochs, the smallest and largest value."""
+    q = Sql()
+    col = quote_ident(column)
+    cols = ["count(*) AS n", f"count({col}) AS nn" if kind != "none" else "count(*) AS nn"]
+    if kind == "text":
+        parsed = f"TRY_CAST({col} AS TIMESTAMPTZ)"
+        cols += [f"count({col}) - count({parsed}) AS bad",
+                 f"min(CASE WHEN {col} IS NOT NULL AND {parsed} IS NULL THEN {col} END) "
+                 "AS bad_example"]
+    elif kind == "epoch":
+        cols += [f"min({finite(column)}) AS lo", f"max({finite(column)}) AS hi"]
+    assert view in ("production_source", "changes")
+    q.parts.append(f"SELECT {', '.join(cols)} FROM {view}")
+    return q
+
+
+def change_log(time_rule: Any) -> Sql:
+    """The change log's rows with normalised times, oldest first (rows without a time last)."""
+    q = Sql()
+    q.parts.append(
+        f"SELECT {normalised_time('time', time_rule)} AS time, CAST(id AS VARCHAR) AS id, "
+        "lower(CAST(kind AS VARCHAR)) AS kind, CAST(description AS VARCHAR) AS description "
+        "FROM changes ORDER BY 1")
+    return q
+
+
+def distinct_values(view: str, column: str, limit: int) -> Sql:
+    """The most frequent non-null values of a column as text (label/decision mapping)."""
+    assert view in ("production_source", "reference_source")
+    q = Sql()
+    col = f"CAST({quote_ident(column)} AS VARCHAR)"
+    q.parts.append(f"SELECT {col} AS value, count(*) AS n FROM {view} WHERE {col} IS NOT NULL "
+                   f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {q.p(int(limit))}")
+    return q
+
+
+def label_values(column: str, limit: int) -> Sql:
+    """The most frequent numeric values of the (normalised) label, with their counts."""
+    q = Sql()
+    col = num(column)
+    q.parts.append(f"SELECT {col} AS value, count(*) AS n FROM production WHERE {col} IS NOT NULL "
+                   f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {q.p(int(limit))}")
+    return q
+
+
+def outcome_profile(roles: Roles) -> Sql:
+    """Range and counts of the finite predictions (all, and those in [0, 1]), non-finite ones
+    and labelled rows."""
+    q = Sql()
+    pred = finite(roles.prediction)
+    raw = num(roles.prediction)
+    label = f"count({num(roles.label)})" if roles.label is not None else "0"
+    q.parts.append(
+        f"SELECT min({pred}) AS pred_lo, max({pred}) AS pred_hi, count({pred}) AS n_pred, "
+        f"count(CASE WHEN {pred} BETWEEN 0 AND 1 THEN 1 END) AS n_unit, "
+        f"count({raw}) - count({pred}) AS n_nonfinite, {label} AS n_label FROM production")
+    return q
+
+
+def normalised_time(column: str, rule: Any) -> str:
+    """SQL turning a timestamp column into a naive-UTC TIMESTAMP under a `TimeRule`.
+
+    Integer epoch arithmetic (epoch_us/make_timestamp) rather than time-zone casts keeps the
+    per-row cost at a few integer operations.
+    """
+    col = quote_ident(column)
+    if rule.kind == "timestamp":
+        return col
+    if rule.kind == "cast":
+        return f"CAST({col} AS TIMESTAMP)"
+    if rule.kind == "tz":
+        return f"make_timestamp(epoch_us({col}))"
+    if rule.kind == "tz_ns":
+        return f"make_timestamp(epoch_ns({col}) // 1000)"
+    if rule.kind == "text":
+        return f"make_timestamp(epoch_us(TRY_CAST({col} AS TIMESTAMPTZ)))"
+    assert rule.kind == "epoch"
+    scale = {"s": "* 1000000", "ms": "* 1000", "us": "", "ns": "/ 1000"}[rule.unit]
+    return f"make_timestamp(CAST(round({num(column)} {scale}) AS BIGINT))"
+
+
+def normalised_binary(column: str, role: str, rule: Any) -> str:
+    """SQL turning a label or decision into 0/1 under a `BinaryRule` (NULL stays NULL).
+
+    The positive value is read from the `_wb_positive` table the store fills with parameters,
+    since a view's text cannot hold parameters.
+    """
+    col = quote_ident(column)
+    if rule.kind == "boolean":
+        return f"CAST({col} AS INTEGER)"
+    positive = f"(SELECT v FROM _wb_positive WHERE role = '{role}')"  # role: a constant
+    if rule.kind == "number":
+        test = f"CAST({col} AS DOUBLE) = CAST({positive} AS DOUBLE)"
+    elif rule.fold_case:
+        test = f"lower(CAST({col} AS VARCHAR)) = {positive}"
+    else:
+        test = f"CAST({col} AS VARCHAR) = {positive}"
+    return f"CASE WHEN {col} IS NULL THEN NULL WHEN {test} THEN 1 ELSE 0 END"
+
+
+def normalised_view(name: str, source: str, schema: dict[str, str], *,
+                    timestamp: tuple[str, Any] | None, binaries: list[tuple[str, str, Any]],
+                    drop: list[str], skip_null_time: bool = False) -> Sql:
+    """CREATE VIEW `name` over `source`: the timestamp and binaries replaced by their normalised
+    form, the `drop` columns left out, rows without a timestamp skipped when asked.
+
+    binaries: (column, role, BinaryRule) with role "label" or "decision".
+    """
+    assert name in ("production", "reference") and source in ("production_source",
+                                                               "reference_source")
+    for column in [*(c for c, _, _ in binaries), *drop, *([timestamp[0]] if timestamp else [])]:
+        check_column(column, schema, "normalised column", source)
+    replaced = []
+    if timestamp is not None:
+        replaced.append(f"{normalised_time(timestamp[0], timestamp[1])} AS "
+                        f"{quote_ident(timestamp[0])}")
+    for column, role, rule in binaries:
+        assert role in ("label", "decision")
+        replaced.append(f"{normalised_binary(column, role, rule)} AS {quote_ident(column)}")
+    select = "*"
+    if drop:
+        select += f" EXCLUDE ({', '.join(quote_ident(c) for c in drop)})"
+    if replaced:
+        select += f" REPLACE ({', '.join(replaced)})"
+    where = ""
+    if skip_null_time and timestamp is not None:
+        where = f" WHERE {quote_ident(timestamp[0])} IS NOT NULL"
+    q = Sql()
+    q.parts.append(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM (SELECT {select} FROM "
+                   f"{source}){where}")
+    return q
+
+
 def outcome_aggregates(q: Sql, roles: Roles, threshold: float) -> list[str]:
     """Count columns every metric is derived from (confusion counts or error sums)."""
     pred = finite(roles.prediction)

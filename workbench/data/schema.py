@@ -14,8 +14,13 @@ NUMERIC_TYPES = (
 )
 TIME_TYPES = (
     "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "DATE", "TIMESTAMP_NS", "TIMESTAMP_MS",
-    "TIMESTAMP_S",
+    "TIMESTAMP_S", "TIMESTAMPTZ_NS", "TIMESTAMP_NS WITH TIME ZONE", "TIMESTAMP WITH TIME ZONE_NS",
 )
+INTEGER_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+    "UBIGINT", "UHUGEINT",
+)
+TEXT_TYPES = ("VARCHAR", "STRING", "TEXT")
 
 
 class ColumnKind(StrEnum):
@@ -33,6 +38,29 @@ def is_numeric(duck_type: str) -> bool:
 def is_time(duck_type: str) -> bool:
     """True for DuckDB timestamp and date types."""
     return duck_type.upper() in TIME_TYPES
+
+
+def is_integer(duck_type: str) -> bool:
+    """True for DuckDB integer types."""
+    return duck_type.upper() in INTEGER_TYPES
+
+
+def is_text(duck_type: str) -> bool:
+    """True for DuckDB string types."""
+    return duck_type.upper() in TEXT_TYPES
+
+
+def is_nested(duck_type: str) -> bool:
+    """True for DuckDB types that hold several values per row (LIST, ARRAY, STRUCT, MAP, UNION):
+    they cannot be binned, compared or used as a role."""
+    upper = duck_type.upper()
+    return upper.endswith("]") or upper.startswith(("STRUCT", "MAP", "UNION"))
+
+
+def is_binnable(duck_type: str) -> bool:
+    """True for types a feature can have: numbers, booleans, text, categories and times."""
+    upper = duck_type.upper()
+    return not is_nested(upper) and not upper.startswith(("BLOB", "BIT", "INTERVAL", "UUID"))
 
 
 def quote_ident(name: str) -> str:

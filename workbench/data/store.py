@@ -6,7 +6,7 @@ aggregates or explicitly limited records come back as pandas frames.
 
 from __future__ import annotations
 
-import glob
+import difflib
 import os
 import threading
 from collections.abc import Iterator
@@ -20,15 +20,23 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import CHANGE_KINDS, Incident, SourceSpec
-from workbench.data import queries
+from workbench.data import normalize, queries
+from workbench.data.files import (
+    check_csv_headers,
+    check_files_have_columns,
+    csv_reader_args,
+    source_files,
+)
 from workbench.data.queries import BinSpec, Sql
 from workbench.data.schema import (
     ColumnKind,
     FeatureSpec,
     Roles,
     check_column,
+    is_binnable,
+    is_nested,
     is_numeric,
-    is_time,
+    is_text,
     quote_ident,
 )
 from workbench.exceptions import DataSourceError, EmptyDataError, InvalidInputError
@@ -36,6 +44,9 @@ from workbench.exceptions import DataSourceError, EmptyDataError, InvalidInputEr
 # Quantile probabilities choosing the reference bins: 20 equal-mass bins.
 BIN_PROBS = [i / 20 for i in range(21)]
 MAX_LEVELS = 30
+# Share of finite scores in [0, 1] (or of labels in {0, 1}) that marks a classifier: the rest
+# are serving faults to report, not a sign of another task.
+UNIT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,43 +79,44 @@ class LogStore:
         self.incident = incident
         self._lock = threading.RLock()
         self._attached: dict[str, str] = {}
+        self.notes: list[str] = []
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 2)}")
         self.con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             self.con.execute("SET memory_limit = $m", {"m": memory_limit})
-        self._register("production", incident.production.source)
-        self._register("reference", incident.reference.source)
-        self.production_schema = self._schema("production")
-        self.reference_schema = self._schema("reference")
-        self.roles = self._resolve_roles()
+        self._register("production_source", incident.production.source, "production log")
+        self._register("reference_source", incident.reference.source, "reference data")
+        self.source_schema = self._schema("production_source")
+        self.reference_source_schema = self._schema("reference_source")
         self._bins: dict[str, BinSpec] = {}
         self._changes: pd.DataFrame | None = None
+        self._normalise()
 
     # ---- sources ------------------------------------------------------------------------------
 
-    def _register(self, view: str, spec: SourceSpec) -> None:
+    def _register(self, view: str, spec: SourceSpec, what: str) -> None:
         """Register a source as a read-only view; raise naming the file when it cannot be read."""
         try:
             if spec.kind == "duckdb":
                 rel = self._attach_table(view, spec)
             else:
-                files = sorted(glob.glob(spec.path))
-                if not files:
-                    raise DataSourceError(
-                        f"The {view} source {spec.describe()!r} matches no file. Check the path "
-                        f"(relative to the incident config) or generate the data first."
-                    )
+                files = source_files(spec, what)
                 if spec.kind == "parquet":
-                    rel = self.con.read_parquet(files, union_by_name=True)
+                    rel = self.con.read_parquet(files, union_by_name=True,
+                                                hive_partitioning=spec.folder is not None)
                 else:
-                    rel = self.con.read_csv(files, union_by_name=True)
+                    check_csv_headers(files, spec, what)
+                    rel = self.con.read_csv(files, union_by_name=True,
+                                            **csv_reader_args(spec.csv_options))
             rel.create_view(view, replace=True)
             self.con.execute(f"SELECT * FROM {view} LIMIT 0")  # noqa: S608 - fixed view name
         except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
             raise DataSourceError(
-                f"The {view} source {spec.describe()!r} cannot be read as {spec.kind}: {exc}"
+                f"The {what} {spec.describe()!r} cannot be read as {spec.kind}: {first}. "
+                f"Check that the file is complete and of that format."
             ) from exc
 
     def _attach_table(self, view: str, spec: SourceSpec) -> duckdb.DuckDBPyRelation:
@@ -124,56 +136,198 @@ class LogStore:
             {"db": alias},
         ).fetchall()
         names = {row[0]: "TABLE" for row in tables}
-        check_column(spec.table or "", names, "table", spec.path)
+        if (spec.table or "") not in names:
+            close = difflib.get_close_matches(spec.table or "", list(names), n=3, cutoff=0.5)
+            hint = f" Close matches: {', '.join(close)}." if close else ""
+            raise DataSourceError(
+                f"The DuckDB file {spec.path!r} has no table {spec.table!r}.{hint} Tables: "
+                f"{', '.join(sorted(names)) or 'none'}. Fix the 'file.duckdb:table' source.")
         return self.con.sql(f"SELECT * FROM {alias}.{quote_ident(spec.table or '')}")
 
     def _schema(self, view: str) -> dict[str, str]:
         rows = self.con.execute(f"DESCRIBE {view}").fetchall()
         return {r[0]: str(r[1]) for r in rows}
 
-    # ---- roles --------------------------------------------------------------------------------
+    # ---- normalisation ------------------------------------------------------------------------
 
-    def _resolve_roles(self) -> Roles:
-        """Check every configured column exists with a usable type; choose the features."""
+    def _normalise(self) -> None:
+        """Profile the raw roles, then build the `production` and `reference` views that every
+        query reads: naive-UTC timestamps, 0/1 labels and decisions, usable columns only."""
         prod = self.incident.production
-        schema = self.production_schema
         where = f"the production log {prod.source.describe()!r}"
+        schema = self.source_schema
+        self._check_role_columns(schema, where)
+        check_files_have_columns(self.con, self.incident.production.source,
+                                 self._configured_columns(), "production log")
+        ts_kind = normalize.time_kind(schema[prod.timestamp])
+        profile = self.run(queries.timestamp_profile(prod.timestamp, ts_kind or "none"),
+                           ).iloc[0]
+        if int(profile["n"]) == 0:
+            raise EmptyDataError(f"The production log {prod.source.describe()!r} has no rows "
+                                 f"(only a header, or empty files). Point [production] source "
+                                 f"at the files that hold the predictions.")
+        if self._count("reference_source") == 0:
+            raise EmptyDataError(
+                f"The reference data {self.incident.reference.source.describe()!r} has no rows; "
+                f"drift and skew need the training data. Point [reference] source at it.")
+        time_rule = self._time_rule(ts_kind, profile, where)
+        label_rule = self._binary_rule(prod.label, "label", where)
+        decision_rule = self._binary_rule(prod.decision, "decision", where)
+        dropped = self._unusable_columns(schema)
+        null_ts = int(profile["n"]) - int(profile["nn"])
+        if null_ts == int(profile["n"]):
+            raise DataSourceError(f"Column {prod.timestamp!r} (the timestamp) in {where} is null "
+                                  f"in every row. Point [production] timestamp at the column "
+                                  f"with the event times.")
+        if null_ts:
+            self.notes.append(
+                f"{null_ts} of {int(profile['n'])} rows of the production log have no "
+                f"timestamp ({prod.timestamp!r} is null) and are left out.")
+        self._set_positive(label_rule, decision_rule)
+        view = queries.normalised_view(
+            "production", "production_source", schema, timestamp=(prod.timestamp, time_rule),
+            binaries=[(c, role, r) for c, role, r in ((prod.label, "label", label_rule),
+                                                      (prod.decision, "decision", decision_rule))
+                      if c and r],
+            drop=dropped, skip_null_time=null_ts > 0)
+        self.con.execute(view.text)
+        ref_label = self.incident.reference.label
+        ref_rule = None
+        if ref_label is not None:
+            check_column(ref_label, self.reference_source_schema, "label", "the reference data")
+            ref_rule = self._binary_rule(ref_label, "label", "the reference data",
+                                         view="reference_source")
+        ref_view = queries.normalised_view(
+            "reference", "reference_source", self.reference_source_schema, timestamp=None,
+            binaries=[(ref_label, "label", ref_rule)] if ref_label and ref_rule else [],
+            drop=self._unusable_columns(self.reference_source_schema, reference=True))
+        self.con.execute(ref_view.text)
+        self.production_schema = self._schema("production")
+        self.reference_schema = self._schema("reference")
+        self.roles = self._resolve_roles()
+
+    def _configured_columns(self) -> list[str]:
+        """Every column the config names in [production] (roles, segments, features)."""
+        prod = self.incident.production
+        names = [prod.timestamp, prod.prediction, prod.decision, prod.label,
+                 prod.model_version, prod.id, prod.latency, prod.status, *prod.segments,
+                 *(prod.features or ())]
+        return [n for n in dict.fromkeys(names) if n is not None]
+
+    def _check_role_columns(self, schema: dict[str, str], where: str) -> None:
+        """Every configured column exists and none holds nested values."""
+        prod = self.incident.production
         for role, name in (("timestamp", prod.timestamp), ("prediction", prod.prediction),
                            ("decision", prod.decision), ("label", prod.label),
                            ("model_version", prod.model_version), ("id", prod.id),
-                           ("latency", prod.latency), ("status", prod.status)):
-            if name is not None:
-                check_column(name, schema, role, where)
-        for seg in prod.segments:
-            check_column(seg, schema, "segment", where)
-        if not is_time(schema[prod.timestamp]):
+                           ("latency", prod.latency), ("status", prod.status),
+                           *(("segment", s) for s in prod.segments),
+                           *(("feature", f) for f in prod.features or ())):
+            if name is None:
+                continue
+            check_column(name, schema, role, where)
+            if is_nested(schema[name]):
+                raise DataSourceError(
+                    f"Column {name!r} (the {role}) in {where} has type {schema[name]}, which "
+                    f"holds several values per row. Flatten it upstream, or leave it out of "
+                    f"the config.")
+
+    def _count(self, view: str) -> int:
+        with self._lock:
+            return int(self.con.execute(f"SELECT count(*) FROM {view}").fetchone()[0])  # noqa: S608
+
+    def _time_rule(self, kind: str | None, profile: pd.Series,
+                   where: str) -> normalize.TimeRule:
+        """The timestamp's rule, raising naming the column when its values are not times."""
+        prod = self.incident.production
+        col = prod.timestamp
+        if kind is None:
             raise DataSourceError(
-                f"Column {prod.timestamp!r} (the timestamp) in {where} has type "
-                f"{schema[prod.timestamp]}, not a timestamp. Convert it upstream or point "
-                f"[production] timestamp at a TIMESTAMP column."
-            )
+                f"Column {col!r} (the timestamp) in {where} has type "
+                f"{self.source_schema[col]}, not a time. Point [production] timestamp at a "
+                f"TIMESTAMP, DATE, ISO-8601 text or epoch-number column.")
+        if kind == "text" and int(profile["bad"]):
+            raise DataSourceError(
+                f"Column {col!r} (the timestamp) in {where} has {int(profile['bad'])} value(s) "
+                f"that are not ISO-8601 times, e.g. {_quote(profile['bad_example'])}. Fix them "
+                f"upstream, or set [production] csv = {{timestampformat = \"…\"}} for a CSV "
+                f"log in another format.")
+        if kind == "epoch":
+            lo, hi = profile["lo"], profile["hi"]
+            unit = normalize.epoch_unit(col, None if pd.isna(lo) else float(lo),
+                                        None if pd.isna(hi) else float(hi),
+                                        prod.timestamp_unit, where)
+            return normalize.TimeRule("epoch", unit)
+        return normalize.TimeRule(kind)
+
+    def _binary_rule(self, column: str | None, role: str, where: str,
+                     view: str = "production_source") -> normalize.BinaryRule | None:
+        """The 0/1 mapping of a label or decision column; None when it stays as it is (numbers
+        without a `positive` key: 0/1 labels, or a regression target)."""
+        if column is None:
+            return None
+        schema = self.source_schema if view == "production_source" else \
+            self.reference_source_schema
+        duck_type = schema[column]
+        positive = self.incident.production.positive
+        if is_numeric(duck_type) and positive is None:
+            return None
+        if not (is_numeric(duck_type) or is_text(duck_type) or duck_type == "BOOLEAN"):
+            raise DataSourceError(
+                f"Column {column!r} (the {role}) in {where} has type {duck_type}; a boolean, "
+                f"number or two text values are needed.")
+        values = self.run(queries.distinct_values(view, column, 8))["value"].tolist()
+        if role == "decision" and positive is not None and positive not in values:
+            positive = None  # the label's positive value is not a decision value
+        if is_numeric(duck_type) and positive is not None:
+            values = [_canonical_number(v) for v in values]
+            positive = _canonical_number(positive) if _is_number(positive) else None
+            if positive is None:  # a text positive for numeric labels: they are 0/1 already
+                return None
+        return normalize.binary_rule(column, role, duck_type, [str(v) for v in values],
+                                     positive, where)
+
+    def _set_positive(self, *rules: normalize.BinaryRule | None) -> None:
+        """Hold the positive values as rows of a small table: views cannot take parameters."""
+        with self._lock:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _wb_positive (role VARCHAR, v VARCHAR)")
+            for role, rule in zip(("label", "decision"), rules, strict=True):
+                if rule is not None and rule.positive is not None:
+                    self.con.execute("INSERT INTO _wb_positive VALUES ($r, $v)",
+                                     {"r": role, "v": rule.positive})
+
+    def _unusable_columns(self, schema: dict[str, str], reference: bool = False) -> list[str]:
+        """Columns of nested types that no role names: left out of the view, with a note."""
+        taken = set(self._configured_columns()) | {self.incident.reference.label}
+        dropped = [c for c, t in schema.items() if is_nested(t) and c not in taken]
+        if dropped and not reference:
+            shown = ", ".join(f"{c!r} ({schema[c]})" for c in dropped[:5])
+            more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+            self.notes.append(f"Column(s) {shown}{more} of the production log hold several "
+                              f"values per row and are not analysed.")
+        return dropped
+
+    # ---- roles --------------------------------------------------------------------------------
+
+    def _resolve_roles(self) -> Roles:
+        """Check every configured column has a usable type; choose the features and the task."""
+        prod = self.incident.production
+        schema = self.production_schema
+        where = f"the production log {prod.source.describe()!r}"
         for role, name in (("prediction", prod.prediction), ("latency", prod.latency)):
             if name is not None and not is_numeric(schema[name]):
                 raise DataSourceError(
                     f"Column {name!r} (the {role}) in {where} has type {schema[name]}; "
                     f"a number is needed."
                 )
-        for role, name in (("label", prod.label), ("decision", prod.decision)):
-            if name is not None and not (is_numeric(schema[name]) or schema[name] == "BOOLEAN"):
-                raise DataSourceError(
-                    f"Column {name!r} (the {role}) in {where} has type {schema[name]}; "
-                    f"a boolean or number is needed."
-                )
         ref_label = self.incident.reference.label
-        if ref_label is not None:
-            check_column(ref_label, self.reference_schema, "label", "the reference data")
         roles = Roles(
             timestamp=prod.timestamp, prediction=prod.prediction, task="classification",
             decision=prod.decision, label=prod.label, model_version=prod.model_version,
             id=prod.id, latency=prod.latency, status=prod.status, segments=prod.segments,
             features=self._features(), reference_label=ref_label,
         )
-        return Roles(**{**roles.__dict__, "task": self._task(roles)})
+        return Roles(**{**roles.__dict__, "task": self._task(roles, where)})
 
     def _features(self) -> tuple[FeatureSpec, ...]:
         """Configured features, or the columns shared with the reference minus the roles."""
@@ -187,7 +341,8 @@ class LogStore:
                      prod.model_version, prod.id, prod.latency, prod.status,
                      self.incident.reference.label}
             names = [c for c in self.production_schema
-                     if c in self.reference_schema and c not in taken]
+                     if c in self.reference_schema and c not in taken
+                     and is_binnable(self.production_schema[c])]
         specs = []
         for name in names:
             ptype = self.production_schema[name]
@@ -197,22 +352,47 @@ class LogStore:
             specs.append(FeatureSpec(name, kind, ptype, rtype))
         return tuple(specs)
 
-    def _task(self, roles: Roles) -> str:
-        """The model's task: from the config, else inferred from the label and score values."""
-        model = self.incident.model
-        if model is not None and model.task is not None:
-            return model.task
-        if roles.label is not None and self.production_schema[roles.label] == "BOOLEAN":
-            return "classification"
-        col = quote_ident(roles.label or roles.prediction)
-        q = Sql()
-        q.parts.append(
-            f"SELECT min(CAST({col} AS DOUBLE)), max(CAST({col} AS DOUBLE)), "
-            f"count(DISTINCT {col}) FROM (SELECT {col} FROM production LIMIT 100000)")
-        lo, hi, distinct = self.run(q).iloc[0].tolist()
-        if lo is not None and lo >= 0 and hi <= 1 and (roles.label is None or distinct <= 2):
-            return "classification"
-        return "regression"
+    def _task(self, roles: Roles, where: str) -> str:
+        """The model's task: from the config, else inferred from the label and score values.
+
+        Classification labels outside 0/1 and classifier scores that are not probabilities are
+        refused with what to set, never silently read as a regression. A minority of scores
+        outside [0, 1] is a serving symptom the triage reports, not a different task.
+        """
+        configured = self.incident.task
+        prof = self.run(queries.outcome_profile(roles)).iloc[0]
+        if int(prof["n_pred"]) == 0:
+            raise DataSourceError(
+                f"Column {roles.prediction!r} (the prediction) in {where} has no finite value "
+                f"in any row ({int(prof['n_nonfinite'])} NaN or infinite, the rest null): the "
+                f"model served no usable prediction. Check the serving layer, or point "
+                f"[production] prediction at the score column.")
+        lo, hi = float(prof["pred_lo"]), float(prof["pred_hi"])
+        probability = int(prof["n_unit"]) >= UNIT_SHARE * int(prof["n_pred"])
+        if roles.label is None:
+            return configured or ("classification" if probability else "regression")
+        if configured == "regression":
+            return configured
+        labels = self.run(queries.label_values(roles.label, 12))
+        values = [float(v) for v in labels["value"]]
+        counts = [int(n) for n in labels["n"]]
+        mapped = self.production_schema[roles.label] != self.source_schema[roles.label]
+        binary = mapped or (bool(values) and set(values) <= {0.0, 1.0})
+        if configured is None and not binary:
+            in_pair = sum(n for v, n in zip(values, counts, strict=True) if v in (0, 1))
+            if not (probability and in_pair >= UNIT_SHARE * max(int(prof["n_label"]), 1)):
+                return "regression"
+        if not binary:
+            raise DataSourceError(normalize.numeric_label_problem(roles.label, values, counts,
+                                                                  where))
+        if configured is None and not probability and roles.decision is None:
+            raise DataSourceError(
+                f"Column {roles.prediction!r} (the prediction) in {where} ranges "
+                f"{lo:g} .. {hi:g} while the label {roles.label!r} is binary: a classifier's "
+                f"score must be a probability in [0, 1]. Rescale it upstream, log the "
+                f"thresholded decision as [production] decision, or set [production] task "
+                f"(\"classification\" or \"regression\").")
+        return "classification"
 
     def missing_in_production(self) -> tuple[str, ...]:
         """Reference columns (other than its label) that the production log lacks."""
@@ -321,16 +501,18 @@ class LogStore:
         if self._changes is not None:
             return self._changes.copy()
         with self._lock:
-            self._register("changes", spec.source)
+            self._register("changes", spec.source, "change log")
             schema = self._schema("changes")
             for col in ("time", "id", "kind", "description"):
                 check_column(col, schema, "change-log column", spec.source.describe())
-            df = self.con.execute(
-                "SELECT CAST(time AS TIMESTAMP) AS time, CAST(id AS VARCHAR) AS id, "
-                "lower(CAST(kind AS VARCHAR)) AS kind, CAST(description AS VARCHAR) AS description "
-                "FROM changes ORDER BY 1"
-            ).df()
-        bad = sorted(set(df["kind"]) - set(CHANGE_KINDS))
+            rule = self._change_time_rule(schema["time"], spec.source.describe())
+            df = self.run(queries.change_log(rule))
+        missing = int(df["time"].isna().sum())
+        if missing:
+            raise DataSourceError(
+                f"The change log {spec.source.describe()!r} has {missing} row(s) without a time. "
+                f"Give every change its time (ISO-8601, e.g. 2026-10-16T18:00:00Z).")
+        bad = sorted(set(df["kind"].dropna()) - set(CHANGE_KINDS))
         if bad:
             raise DataSourceError(
                 f"The change log {spec.source.describe()!r} has unknown kind(s) {bad}; "
@@ -339,6 +521,26 @@ class LogStore:
         df["time"] = pd.to_datetime(df["time"])
         self._changes = df
         return df.copy()
+
+    def _change_time_rule(self, duck_type: str, where: str) -> normalize.TimeRule:
+        """The change log's time column rule, raising naming a value that is not a time."""
+        kind = normalize.time_kind(duck_type)
+        if kind is None:
+            raise DataSourceError(f"The change log {where!r} column 'time' has type "
+                                  f"{duck_type}, not a time. Write ISO-8601 times.")
+        profile = self.run(queries.timestamp_profile("time", kind, view="changes")).iloc[0]
+        if kind == "text" and int(profile["bad"]):
+            raise DataSourceError(
+                f"The change log {where!r} has {int(profile['bad'])} time(s) that are not "
+                f"ISO-8601, e.g. {_quote(profile['bad_example'])}. Write them like "
+                f"2026-10-16T18:00:00Z.")
+        if kind == "epoch":
+            lo, hi = profile["lo"], profile["hi"]
+            unit = normalize.epoch_unit("time", None if pd.isna(lo) else float(lo),
+                                        None if pd.isna(hi) else float(hi), None,
+                                        f"the change log {where!r}")
+            return normalize.TimeRule("epoch", unit)
+        return normalize.TimeRule(kind)
 
     def require_rows(self, start: datetime | None, end: datetime | None) -> TimeSpan:
         """The span of [start, end), raising EmptyDataError when it holds no rows."""
@@ -449,6 +651,26 @@ class LogStore:
         lo = None if pd.isna(row["lo"]) else float(row["lo"])
         hi = None if pd.isna(row["hi"]) else float(row["hi"])
         return lo, hi, int(row["n"])
+
+def _quote(value: Any, limit: int = 60) -> str:
+    """A value for an error message, cut to `limit` characters."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _canonical_number(value: Any) -> str:
+    """A numeric label value as text that compares equal however it was written (1, 1.0)."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
 
 def _from_us(value: Any) -> datetime | None:
     """Epoch microseconds as a naive-UTC datetime."""
