@@ -242,3 +242,42 @@ def test_rows_without_timestamps_are_left_out_with_a_note(base, expected, tmp_pa
     assert got.pop("notes") == [f"7 of {len(frame)} rows of the production log have no "
                                 "timestamp ('ts' is null) and are left out."]
     assert got == {k: v for k, v in expected.items() if k != "notes"}
+
+
+def test_feature_types_as_pandas_and_arrow_write_them(base, tmp_path, capsys):
+    """Nullable integers, booleans, decimals, categoricals, large strings and a
+    high-cardinality text column are all binned, each with the kind it should have."""
+    rng = np.random.default_rng(5)
+    n = len(base.production)
+
+    def odd(frame: pd.DataFrame, rows: int) -> pa.Table:
+        small = pd.array(rng.integers(0, 5, rows), dtype="Int8")
+        small[rng.random(rows) < 0.1] = pd.NA
+        extra = pd.DataFrame({
+            "small_int": small,
+            "flag": rng.random(rows) < 0.3,
+            "tier": pd.Categorical(rng.choice(["gold", "silver", "bronze"], rows)),
+            "account": [f"acct-{i}" for i in rng.integers(0, 50_000, rows)],
+        })
+        table = pa.Table.from_pandas(pd.concat([frame.reset_index(drop=True), extra], axis=1),
+                                     preserve_index=False)
+        amounts = pa.array([None if i % 17 == 0 else round(float(v), 2)
+                            for i, v in enumerate(rng.gamma(2.0, 30.0, rows))])
+        table = table.append_column("amount", amounts.cast(pa.decimal128(12, 2)))
+        return table.append_column("note", pa.array(["free text"] * rows, pa.large_string()))
+
+    pq.write_table(odd(base.production, n), tmp_path / "log.parquet")
+    reference = pd.read_parquet(base.config.parent / "training.parquet")
+    pq.write_table(odd(reference, len(reference)), tmp_path / "training.parquet")
+    text = _config(base, tmp_path, "log.parquet").read_text().replace(
+        json.dumps(str(base.config.parent / "training.parquet")),
+        json.dumps(str(tmp_path / "training.parquet")))
+    (tmp_path / "incident.toml").write_text(text)
+    got = _run(tmp_path / "incident.toml", capsys)
+    kinds = {d["feature"]: d["kind"] for d in got["drift"]}
+    assert kinds["small_int"] == "numeric" and kinds["amount"] == "numeric"
+    assert {kinds[c] for c in ("flag", "tier", "account", "note")} == {"categorical"}
+    drift = {d["feature"]: d for d in got["drift"]}
+    assert drift["small_int"]["null_rate_current"] == pytest.approx(0.1, abs=0.03)
+    assert drift["amount"]["mean_current"] == pytest.approx(60.0, rel=0.1)
+    assert got["hypotheses"][0]["feature"] == "basket_value"

@@ -366,11 +366,15 @@ def top_levels(feature: FeatureSpec, limit: int) -> Sql:
     return q
 
 
-def bin_expr(q: Sql, spec: BinSpec) -> str:
-    """CASE expression mapping a value to its bin id (see NULL_BIN/LOW_BIN)."""
+def bin_expr(q: Sql, spec: BinSpec, value: str | None = None) -> str:
+    """CASE expression mapping a value to its bin id (see NULL_BIN/LOW_BIN).
+
+    value: an expression already holding the numeric feature as DOUBLE (a column of an inner
+    projection), which keeps the expression small for wide logs; default: cast the column.
+    """
     f = spec.feature
     if f.kind is ColumnKind.NUMERIC:
-        x = num(f.name)
+        x = value or num(f.name)
         edges = spec.edges
         if len(edges) < 2:  # degenerate reference: one value (or none)
             pivot = q.p(edges[0] if edges else 0.0)
@@ -429,9 +433,12 @@ def binned_counts(
     # A feature the reference lacks counts as null there (so its absence shows in the null bin).
     present = [table != "reference" or spec.feature.in_reference for spec in specs]
     for i, spec in enumerate(specs):
-        cols.append(f"{bin_expr(q, spec) if present[i] else NULL_BIN} AS b{i}")
+        value = f"_wb_v{i}" if spec.feature.kind is ColumnKind.NUMERIC else None
+        cols.append(f"{bin_expr(q, spec, value) if present[i] else NULL_BIN} AS b{i}")
     for i in numeric:
-        cols.append(f"{finite(specs[i].feature.name) if present[i] else 'NULL::DOUBLE'} AS x{i}")
+        x = f"CASE WHEN isfinite(_wb_v{i}) THEN _wb_v{i} END"
+        cols.append(f"{x if present[i] else 'NULL::DOUBLE'} AS x{i}")
+    casts = "".join(f", {num(specs[i].feature.name)} AS _wb_v{i}" for i in numeric if present[i])
     bins = [f"b{i}" for i in range(len(specs))]
     sets = ", ".join([f"(w, b{i})" for i in range(len(specs))] + ["(w)"])
     # GROUPING(b_i) is 0 only in the set that groups by b_i: it tells which feature a row is.
@@ -446,7 +453,7 @@ def binned_counts(
         f"SELECT w, {feature_case} AS feature, {bin_case} AS bin, count(*) AS n, "
         "count(score) AS n_score, sum(score) AS score_sum, sum(score * score) AS score_sumsq, "
         f"{value_case} AS value_sum "
-        f"FROM (SELECT {', '.join(cols)} FROM {source} WHERE {where}) "
+        f"FROM (SELECT {', '.join(cols)} FROM (SELECT *{casts} FROM {source} WHERE {where})) "
         f"GROUP BY GROUPING SETS ({sets})"
     )
     return q
@@ -454,14 +461,14 @@ def binned_counts(
 
 def feature_profile_by_bucket(
     roles: Roles, features: list[FeatureSpec], bucket_seconds: int, start: datetime | None,
-    end: datetime | None,
+    end: datetime | None, offset: int = 0,
 ) -> Sql:
     """Per bucket and feature: mean, zeros and approximate distinct values (numeric), non-null
-    count, and whether min equals max."""
+    count, and whether min equals max (column suffixes count from `offset`)."""
     q = Sql()
     bucket = bucket_expr(q, roles, bucket_seconds)
     cols = ["count(*) AS n"]
-    for i, f in enumerate(features):
+    for i, f in enumerate(features, start=offset):
         ident = quote_ident(f.name)
         if f.kind is ColumnKind.NUMERIC:
             cols += [f"avg({finite(f.name)}) AS mean{i}",

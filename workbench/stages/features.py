@@ -52,25 +52,35 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
     profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
     shift_times = _shift_times(profile, features, bucket_seconds)
     results, hists = [], []
+    ref_groups, prod_groups = _by_window_and_feature(ref), _by_window_and_feature(prod)
     for i, spec in enumerate(specs):
-        r = _counts(ref, "reference", i, spec.n_bins)
-        b = _counts(prod, baseline.name, i, spec.n_bins)
-        c = _counts(prod, current.name, i, spec.n_bins)
+        r = _counts(ref_groups, "reference", i, spec.n_bins)
+        b = _counts(prod_groups, baseline.name, i, spec.n_bins)
+        c = _counts(prod_groups, current.name, i, spec.n_bins)
         results.append(_drift(spec, r, b, c, _totals(prod, current.name),
                               shift_times.get(spec.feature.name)))
         hists.append(_histogram(spec, r[0], b[0], c[0]))
     return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline))
 
 
-def _counts(df: pd.DataFrame, window: str, index: int, n_bins: int) -> tuple[np.ndarray, ...]:
+def _by_window_and_feature(df: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
+    """The binned-count rows split once by (window, feature index)."""
+    return {(str(w), int(f)): part for (w, f), part in df.groupby(["w", "feature"], sort=False)}
+
+
+def _counts(groups: dict[tuple[str, int], pd.DataFrame] | pd.DataFrame, window: str, index: int,
+            n_bins: int) -> tuple[np.ndarray, ...]:
     """(counts, score sums, value sums) by bin id for one feature and window."""
-    rows = df[(df["w"] == window) & (df["feature"] == index)]
+    if isinstance(groups, pd.DataFrame):
+        groups = _by_window_and_feature(groups)
     out = [np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)]
-    for _, row in rows.iterrows():
-        b = int(row["bin"])
-        out[0][b] = row["n"]
-        out[1][b] = 0.0 if pd.isna(row["score_sum"]) else row["score_sum"]
-        out[2][b] = 0.0 if pd.isna(row["value_sum"]) else row["value_sum"]
+    rows = groups.get((window, index))
+    if rows is None:
+        return tuple(out)
+    bins = rows["bin"].astype(int).to_numpy()
+    out[0][bins] = rows["n"].astype(float).to_numpy()
+    out[1][bins] = rows["score_sum"].astype(float).fillna(0.0).to_numpy()
+    out[2][bins] = rows["value_sum"].astype(float).fillna(0.0).to_numpy()
     return tuple(out)
 
 
