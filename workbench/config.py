@@ -6,13 +6,16 @@ silently disables an analysis.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.exceptions import ConfigError
+from workbench.messages import quote
 from workbench.timeutil import parse_duration
 
 TASKS = ("classification", "regression")
@@ -220,10 +223,30 @@ def load_incident(path: str | Path) -> Incident:
     if not path.is_file():
         raise ConfigError(f"Incident config {str(path)!r} does not exist or is not a file.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(_config_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Incident config {str(path)!r} is not valid TOML: {exc}.") from exc
     return parse_incident(data, path.resolve())
+
+
+def _config_text(path: Path) -> str:
+    """The config file's text: UTF-8 as TOML requires, a leading byte-order mark ignored."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Incident config {str(path)!r} cannot be read: {exc.strerror}. "
+                          f"Check its permissions.") from exc
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(f"Incident config {str(path)!r} is UTF-16 text, but TOML is UTF-8. "
+                          f"Save it as UTF-8.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"Incident config {str(path)!r} is not UTF-8 text: byte 0x{data[exc.start]:02x} on "
+            f"line {line} is not UTF-8 (saved as Latin-1 or Windows-1252?). Save it as UTF-8."
+        ) from exc
 
 
 def parse_incident(data: dict[str, Any], path: Path | None = None) -> Incident:
@@ -306,6 +329,7 @@ def _fixes(items: Any, base: Path, where: str) -> tuple[FixSpec, ...]:
         if threshold is not None and (isinstance(threshold, bool)
                                       or not isinstance(threshold, int | float)):
             raise ConfigError(f"{where}: {name} threshold must be a number. Got {threshold!r}.")
+        _check_threshold(threshold, None, name, where)
         path = _opt_str(item, "path", name, where)
         out.append(FixSpec(
             name=fix_name, kind=kind, description=_opt_str(item, "description", name, where) or "",
@@ -416,6 +440,7 @@ def _model(sec: dict[str, Any], base: Path, where: str) -> ModelSection:
         isinstance(threshold, bool) or not isinstance(threshold, int | float)
     ):
         raise ConfigError(f"{where}: {name} threshold must be a number. Got {threshold!r}.")
+    _check_threshold(threshold, task, name, where)
     trusted = sec.get("trusted", False)
     if not isinstance(trusted, bool):
         raise ConfigError(f"{where}: {name} trusted must be true or false. Got {trusted!r}.")
@@ -444,7 +469,7 @@ def _source(sec: dict[str, Any], section: str, base: Path, where: str) -> Source
         if lower.endswith(suffix):
             return SourceSpec(path=str(base / text), kind=kind, csv_options=options)
     folder = base / text
-    if folder.is_dir():
+    if _is_dir(folder):
         for suffix, kind in _SUFFIX_KINDS:
             if next(folder.rglob(f"*{suffix}"), None) is not None:
                 return SourceSpec(path=str(folder / "**" / f"*{suffix}"), kind=kind,
@@ -455,6 +480,25 @@ def _source(sec: dict[str, Any], section: str, base: Path, where: str) -> Source
     raise ConfigError(
         f"{where}: [{section}] source {text!r} must be a Parquet or CSV file, glob or folder "
         f"(ending in .parquet or .csv) or 'file.duckdb:table'."
+    )
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether path is a folder; a name the system refuses (too long, say) is none."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _check_threshold(value: float | None, task: str | None, name: str, where: str) -> None:
+    """A decision threshold is finite and, on a classifier's probability, within [0, 1]."""
+    if value is None or (math.isfinite(value) and (task == "regression" or 0 <= value <= 1)):
+        return
+    regression = " For a model that predicts a number, set [model] task = \"regression\"."
+    raise ConfigError(
+        f"{where}: {name} threshold must be between 0 and 1: it applies to a classifier's score, "
+        f"a probability. Got {value!r}.{regression if name == '[model]' else ''}"
     )
 
 
@@ -469,7 +513,7 @@ def _check_keys(table: dict[str, Any], allowed: set[str], name: str, where: str)
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"{where}: unknown key {key!r} in {name}.{hint} "
+                f"{where}: unknown key {quote(key)} in {name}.{hint} "
                 f"Allowed keys: {', '.join(sorted(allowed))}."
             )
 

@@ -6,8 +6,11 @@ lazily inside the handler so `workbench --help` stays fast.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
+
+from workbench.messages import quote
 
 COMMANDS = (
     "workbench.commands.diagnose",
@@ -27,3 +30,31 @@ def progress(quiet: bool) -> Callable[[str], None] | None:
     if quiet:
         return None
     return lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer no smaller than `minimum`, refused with a one-line reason."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number. Got {quote(text)}.") from None
+        if value < minimum:
+            what = "a positive number" if minimum == 1 else f"at least {minimum:,}"
+            raise argparse.ArgumentTypeError(f"must be {what}. Got {quote(text)}.")
+        return value
+
+    return parse
+
+
+def duration(text: str) -> str:
+    """An argparse type: a bucket duration such as '1h' or '15min', checked before any work."""
+    from workbench.timeutil import DURATION_HINT, parse_duration
+
+    try:
+        parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {DURATION_HINT}. Got {quote(text)}.") from None
+    return text

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.commands import progress
+from workbench.commands import at_least, progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--metric", help="metric (default: the primary metric)")
     a.add_argument("--repeats", type=int, default=5, help="seeds for the noise band (default 5)")
     a.add_argument("--no-cache", action="store_true", help="re-run even when cached")
-    a.add_argument("--jobs", type=int, default=1, help="parallel re-runs (default: 1)")
+    a.add_argument("--jobs", type=at_least(1), default=1, help="parallel re-runs (default: 1)")
     a.add_argument("--json", action="store_true", help="print the result as JSON")
     a.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     a.set_defaults(func=run)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.commands import progress
+from workbench.commands import duration, progress
 from workbench.results import Diagnosis, round_floats
 from workbench.timeutil import iso, parse_time, parse_window
 
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("config", type=Path, help="incident config (TOML)")
     d.add_argument("--json", action="store_true", help="print the result as JSON")
     d.add_argument("--window", help="analyse only START..END (ISO-8601, either side optional)")
-    d.add_argument("--bucket", help="time bucket, e.g. 1h, 15min, 1d (default: from the config)")
+    d.add_argument("--bucket", type=duration,
+                   help="time bucket, e.g. 1h, 15min, 1d (default: from the config)")
     d.add_argument("--metric", help="monitored metric, e.g. false_positive_rate, mae")
     d.add_argument("--split", help="compare before/after this ISO-8601 time instead of the "
                    "detected onset")

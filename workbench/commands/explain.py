@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.commands import progress
+from workbench.commands import at_least, progress
 from workbench.timeutil import parse_window
 
 
@@ -16,10 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("config", type=Path, help="incident config (TOML) with a [model] section")
     e.add_argument("--failing", choices=("fp", "fn", "error"), default="fp",
                    help="false positives, false negatives or largest errors (default: fp)")
-    e.add_argument("--limit", type=int, default=50, help="records to explain (default: 50)")
+    e.add_argument("--limit", type=at_least(1), default=50,
+                   help="records to explain (default: 50)")
     e.add_argument("--window", help="START..END (ISO-8601); default: the incident window")
     e.add_argument("--segment", help="only records with column=value, e.g. country=US")
-    e.add_argument("--background", type=int, default=100,
+    e.add_argument("--background", type=at_least(1), default=100,
                    help="reference rows in the SHAP background sample (default: 100)")
     e.add_argument("--seed", type=int, default=0, help="seed of the background sample")
     e.add_argument("--json", action="store_true", help="print the result as JSON")

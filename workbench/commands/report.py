@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.commands import progress
+from workbench.exceptions import InvalidInputError
+from workbench.messages import quote
+
+if TYPE_CHECKING:
+    from workbench.config import Incident
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,13 +29,25 @@ def run(args: argparse.Namespace) -> int:
     """Write the report and print where its files are."""
     from workbench.config import load_incident
     from workbench.journal import Journal
-    from workbench.report import write_report
 
     incident = load_incident(args.config)
     if args.fix:
         incident.fix(args.fix)  # fails early, listing the declared fixes
+    check_out_folder(args.out, incident)
+    from workbench.report import write_report
+
     journal = Journal.for_incident(incident, author=args.author)
     _, files = write_report(incident, args.out, fix=args.fix, journal=journal,
                             progress=progress(args.quiet))
     print(f"HTML:     {files.html}\nMarkdown: {files.markdown}\nJSON:     {files.json}")
     return 0
+
+
+def check_out_folder(out: Path, incident: Incident) -> None:
+    """Refuse an --out that is not a folder or lies among the incident's data, before any work."""
+    from workbench.journal import check_writable_location
+
+    check_writable_location(out, incident, "report")
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {quote(str(out))} is a file, not a folder. Name a folder "
+                                f"for the report (it is created when missing).")

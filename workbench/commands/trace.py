@@ -11,7 +11,7 @@ import glob
 import json
 from pathlib import Path
 
-from workbench.commands import progress
+from workbench.commands import at_least, progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--diff-only", action="store_true", help="only list differences; no re-runs")
     t.add_argument("--no-bisect", action="store_true", help="skip bisection")
     t.add_argument("--no-cache", action="store_true", help="re-run even when cached")
-    t.add_argument("--jobs", type=int, default=1, help="parallel re-runs (default: 1)")
+    t.add_argument("--jobs", type=at_least(1), default=1, help="parallel re-runs (default: 1)")
     t.add_argument("--json", action="store_true", help="print the result as JSON")
     t.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     t.set_defaults(func=run)

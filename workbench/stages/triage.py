@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import LogStore, TimeSpan, Window
-from workbench.exceptions import InvalidInputError
+from workbench.exceptions import EmptyDataError, InvalidInputError
 from workbench.results import MetricSeries, MetricSummary
 from workbench.stages import metrics
 from workbench.stats import changepoint
-from workbench.timeutil import default_bucket, format_duration, parse_duration
+from workbench.timeutil import default_bucket, format_duration, iso, parse_duration
 
 # A worsening/recovering trend must move the metric by this share of the onset step over the
 # current window, with a slope t statistic above TREND_T.
@@ -75,6 +75,8 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     seconds = parse_duration(bucket)
     counts = store.bucket_counts(seconds, start, end)
     roles = store.roles
+    if len(counts) < 2:
+        raise EmptyDataError(_too_little_data(store, span, seconds))
     names = [n for n in metrics.METRICS if metrics.available(n, roles.task, roles.has_labels)]
     metric = metric or store.incident.metric
     if metric is not None and metric not in names:
@@ -122,6 +124,20 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     return Triage(format_duration(seconds), seconds, span, counts, summary, onset,
                   cp.f_stat / cp.threshold if cp else 0.0, baseline, current, trend, series,
                   low, high)
+
+
+def _too_little_data(store: LogStore, span: TimeSpan, bucket_seconds: int) -> str:
+    """Why a log inside one bucket cannot be judged, and what to change."""
+    ts = store.roles.timestamp
+    rows = f"the {span.rows:,} rows" if span.rows != 1 else "the one row"
+    when = (f"every {ts!r} is {iso(span.first)}" if span.first == span.last
+            else f"{ts!r} runs from {iso(span.first)} to {iso(span.last)}")
+    return (f"Too little data to judge: {rows} of "
+            f"{store.incident.production.source.describe()!r} {'fit' if span.rows != 1 else 'fits'}"
+            f" in one bucket of "
+            f"{format_duration(bucket_seconds)} ({when}), and a change needs at least two buckets "
+            f"to show. Choose a smaller bucket (--bucket or `bucket` in the config) or a log "
+            f"covering more time.")
 
 
 def _series(counts: pd.DataFrame, name: str) -> MetricSeries:
