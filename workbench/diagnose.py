@@ -12,8 +12,10 @@ from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.results import Diagnosis, Hypothesis
 from workbench.stages import context, hypotheses, metrics
+from workbench.stages.decomposition import decompose_metric
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
+from workbench.stages.quality import find_faults
 from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
 from workbench.stages.triage import Triage, bucket_phase, run_triage
@@ -43,6 +45,10 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
                             split=split)
         say("features: drift against the reference and the pre-onset window")
         report = analyse_features(store, triage.baseline, triage.current, triage.bucket_seconds)
+        say("decomposition: how much of the change the input shifts explain")
+        decomposition = decompose_metric(store, triage, report.drift, report.counts)
+        say("quality: missing values, unseen categories, numbers as text, repeated ids")
+        faults = find_faults(store, triage, report.drift)
         say("context: change log, model versions, serving, segments")
         changes = context.change_events(store, triage)
         versions = context.rollouts(store, triage)
@@ -57,7 +63,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
                          has_versions=roles.model_version is not None,
                          has_serving_columns=roles.latency is not None or roles.status is not None,
                          has_changes=incident.changes is not None, skew=skew,
-                         missing_columns=store.missing_in_production())
+                         missing_columns=store.missing_in_production(), quality=faults)
         say("slices: segments whose errors rose most")
         slices = discover_slices(store, triage, report.drift) if triage.onset else ()
         attributed = None
@@ -68,7 +74,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
             attributed = attribution_evidence(store, triage.baseline, triage.current)
         say("ranking hypotheses")
         ranked = hypotheses.rank(triage, report, changes, versions, serving, segments, skew,
-                                 attributed)
+                                 attributed, decomposition, faults)
         if ranked and ranked[0].signature == "segment_regression" and ranked[0].segment:
             ranked = (replace(ranked[0], time=segment_change_time(store, triage,
                                                                   ranked[0].segment)),
@@ -86,6 +92,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         series=triage.series, drift=report.drift, histograms=report.histograms,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
+        decomposition=decomposition, quality=faults,
     )
 
 

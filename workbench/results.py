@@ -77,6 +77,37 @@ class Evidence(Serialisable):
 
 
 @dataclass(frozen=True)
+class Explained(Serialisable):
+    """The share of the metric's change a hypothesis accounts for, with its interval."""
+
+    share: float
+    interval: tuple[float, float] | None
+    method: str  # "shapley" (joint with the other top shifts) or "reweighting" (alone)
+
+
+@dataclass(frozen=True)
+class Decomposition(Serialisable):
+    """The metric's change split into the joint shift of the top shifted inputs and the rest.
+
+    gap: current minus baseline metric. covariate/residual: shares of the gap (they add up to
+    1); by_feature: each input's share (Shapley within `features`, alone for the others);
+    residual: the change of the input -> outcome relation within cells, which is concept drift
+    when the metric uses labels and a model or serving change when it does not.
+    """
+
+    metric: str
+    gap: float
+    covariate: float
+    residual: float
+    by_feature: dict[str, float]
+    features: tuple[str, ...]
+    covariate_interval: tuple[float, float] | None
+    labelled: bool
+    intervals: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    method: str = "shapley over coarse joint cells"
+
+
+@dataclass(frozen=True)
 class Hypothesis(Serialisable):
     """A ranked explanation of the incident in the signature vocabulary."""
 
@@ -91,6 +122,7 @@ class Hypothesis(Serialisable):
     model_version: str | None = None
     evidence: tuple[Evidence, ...] = ()
     time: datetime | None = None  # when the suspected cause's own signal changed, if sharp
+    explained: Explained | None = None  # share of the metric's change it accounts for
 
 
 @dataclass(frozen=True)
@@ -167,6 +199,29 @@ class FeatureDrift(Serialisable):
     dependence: float
     shift_time: datetime | None
     severity: str
+    std_reference: float | None = None
+    std_baseline: float | None = None
+    std_current: float | None = None
+    rows_baseline: int = 0
+    rows_current: int = 0
+    outside_range_baseline: float = 0.0
+
+
+@dataclass(frozen=True)
+class QualityFault(Serialisable):
+    """A data-quality fault of the current window against the baseline, with its numbers.
+
+    kind: "null_rate", "unseen_categories", "type_drift" or "duplicate_ids"; baseline/current:
+    the rate in each window; z: the two-proportion z statistic of the jump.
+    """
+
+    kind: str
+    feature: str | None
+    baseline: float
+    current: float
+    z: float
+    rows: int  # rows of the current window the rate is over
+    detail: str = ""  # e.g. the unseen categories with their shares
 
 
 VERDICTS = ("healthy", "suspect", "failing", "unknown")
@@ -217,6 +272,8 @@ class Diagnosis(Serialisable):
     rows: int = 0
     elapsed_seconds: float = 0.0
     notes: tuple[str, ...] = ()  # what the reading of the sources left out or assumed
+    decomposition: Decomposition | None = None  # the metric's change split into its causes
+    quality: tuple[QualityFault, ...] = ()  # data-quality faults since the onset
 
     @property
     def top(self) -> Hypothesis | None:

@@ -406,14 +406,15 @@ def _search(x: str, uppers: list[str], first: int, last: int) -> str:
 def binned_counts(
     roles: Roles, specs: list[BinSpec], table: str, windows: list[tuple[str, datetime | None,
                                                                        datetime | None]],
-    with_score: bool,
+    with_score: bool, threshold: float | None = None,
 ) -> Sql:
     """Counts (and score sums, value sums) per window and bin of every feature, in one scan.
 
     windows: (name, start, end) triples, disjoint; rows outside every window are skipped.
     table: "production" or "reference" (reference rows form one window named windows[0][0]).
     Result rows: w, feature (index into specs; -1 for the window totals), bin, n, n_score,
-    score_sum, score_sumsq, value_sum.
+    score_sum, score_sumsq, value_sum, value_sumsq; with a `threshold` (production only) also every
+    outcome count of `outcome_aggregates` per bin, which the metric decomposition reads.
     """
     q = Sql()
     if table == "reference":
@@ -427,34 +428,93 @@ def binned_counts(
             whens.append(f"WHEN {cond} THEN {q.p(name)}")
         wcase = f"CASE {' '.join(whens)} END"
         where = " OR ".join(conds)
-    cols = [f"{wcase} AS w"]
-    cols.append(f"{finite(roles.prediction)} AS score" if with_score else "NULL::DOUBLE AS score")
+    cols = [f"{wcase} AS _wb_w"]
+    cols.append(f"{finite(roles.prediction)} AS _wb_score" if with_score
+                else "NULL::DOUBLE AS _wb_score")
     numeric = [i for i, s in enumerate(specs) if s.feature.kind is ColumnKind.NUMERIC]
     # A feature the reference lacks counts as null there (so its absence shows in the null bin).
     present = [table != "reference" or spec.feature.in_reference for spec in specs]
     for i, spec in enumerate(specs):
         value = f"_wb_v{i}" if spec.feature.kind is ColumnKind.NUMERIC else None
-        cols.append(f"{bin_expr(q, spec, value) if present[i] else NULL_BIN} AS b{i}")
+        cols.append(f"{bin_expr(q, spec, value) if present[i] else NULL_BIN} AS _wb_b{i}")
     for i in numeric:
         x = f"CASE WHEN isfinite(_wb_v{i}) THEN _wb_v{i} END"
-        cols.append(f"{x if present[i] else 'NULL::DOUBLE'} AS x{i}")
+        cols.append(f"{x if present[i] else 'NULL::DOUBLE'} AS _wb_x{i}")
     casts = "".join(f", {num(specs[i].feature.name)} AS _wb_v{i}" for i in numeric if present[i])
-    bins = [f"b{i}" for i in range(len(specs))]
-    sets = ", ".join([f"(w, b{i})" for i in range(len(specs))] + ["(w)"])
+    bins = [f"_wb_b{i}" for i in range(len(specs))]
+    sets = ", ".join([f"(_wb_w, _wb_b{i})" for i in range(len(specs))] + ["(_wb_w)"])
     # GROUPING(b_i) is 0 only in the set that groups by b_i: it tells which feature a row is.
     feature_case = "CASE " + " ".join(
-        f"WHEN GROUPING(b{i}) = 0 THEN {i}" for i in range(len(specs))) + " ELSE -1 END"
+        f"WHEN GROUPING(_wb_b{i}) = 0 THEN {i}" for i in range(len(specs))) + " ELSE -1 END"
     bin_case = "coalesce(" + ", ".join(bins + ["-1"]) + ")"
-    value_case = "CASE " + " ".join(
-        f"WHEN GROUPING(b{i}) = 0 THEN sum(x{i})" for i in numeric) + " END" if numeric else \
-        "NULL::DOUBLE"
+    value_case = _per_feature_sum(numeric, "_wb_x{i}")
+    square_case = _per_feature_sum(numeric, "_wb_x{i} * _wb_x{i}")
     source = "reference" if table == "reference" else "production"
+    if threshold is not None and table == "production":
+        aggs = [*outcome_aggregates(q, roles, threshold), "count(_wb_score) AS n_score"]
+        rest = "*, "  # the log's columns, which the outcome counts read
+    else:
+        aggs = ["count(*) AS n", "count(_wb_score) AS n_score", "sum(_wb_score) AS score_sum",
+                "sum(_wb_score * _wb_score) AS score_sumsq"]
+        rest = ""
     q.parts.append(
-        f"SELECT w, {feature_case} AS feature, {bin_case} AS bin, count(*) AS n, "
-        "count(score) AS n_score, sum(score) AS score_sum, sum(score * score) AS score_sumsq, "
-        f"{value_case} AS value_sum "
-        f"FROM (SELECT {', '.join(cols)} FROM (SELECT *{casts} FROM {source} WHERE {where})) "
-        f"GROUP BY GROUPING SETS ({sets})"
+        f"SELECT _wb_w AS w, {feature_case} AS feature, {bin_case} AS bin, {', '.join(aggs)}, "
+        f"{value_case} AS value_sum, {square_case} AS value_sumsq "
+        f"FROM (SELECT {rest}{', '.join(cols)} FROM (SELECT *{casts} FROM {source} "
+        f"WHERE {where})) GROUP BY GROUPING SETS ({sets})"
+    )
+    return q
+
+
+def _per_feature_sum(numeric: list[int], term: str) -> str:
+    """The sum of `term` (with {i} for the feature index) in the grouping set of each numeric
+    feature; NULL in the other sets."""
+    if not numeric:
+        return "NULL::DOUBLE"
+    whens = " ".join(f"WHEN GROUPING(_wb_b{i}) = 0 THEN sum({term.format(i=i)})"
+                     for i in numeric)
+    return f"CASE {whens} END"
+
+
+# Groups the reference bins of each feature are merged into for the joint decomposition of k
+# features (null, below-range and above-range bins kept apart), so joint cells stay populated.
+COARSE_BINS = {1: 20, 2: 10, 3: 5}
+
+
+def coarse_bin_expr(spec: BinSpec, fine: str, groups: int) -> str:
+    """The fine bin id held in column `fine` with the reference bins merged into `groups`
+    groups (for categories: the top `groups` levels kept, the rest merged into one)."""
+    inner = spec.n_bins - (3 if spec.feature.kind is ColumnKind.NUMERIC else 2)
+    if inner <= groups:
+        return fine
+    if spec.feature.kind is ColumnKind.NUMERIC:
+        high = spec.n_bins - 1
+        return (f"CASE WHEN {fine} <= {LOW_BIN} OR {fine} = {high} THEN {fine} "
+                f"ELSE 2 + ({fine} - 2) * {groups} // {inner} END")
+    return f"least({fine}, {groups + 2})"
+
+
+def joint_cells(roles: Roles, threshold: float, specs: list[BinSpec],
+                windows: list[tuple[str, datetime | None, datetime | None]]) -> Sql:
+    """Outcome counts per window and cell of the coarse bins of a few features (one scan).
+
+    Result columns: w, c0..ck (coarse bin ids) and the outcome counts.
+    """
+    q = Sql()
+    whens, conds = [], []
+    for name, start, end in windows:
+        cond = where_window(q, roles, start, end)
+        conds.append(f"({cond})")
+        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    fine = [f"{bin_expr(q, spec)} AS _wb_b{i}" for i, spec in enumerate(specs)]
+    aggs = outcome_aggregates(q, roles, threshold)
+    groups = COARSE_BINS[len(specs)]
+    keys = ", ".join(f"{coarse_bin_expr(spec, f'_wb_b{i}', groups)} AS c{i}"
+                     for i, spec in enumerate(specs))
+    q.parts.append(
+        f"SELECT _wb_w AS w, {keys}, {', '.join(aggs)} FROM (SELECT *, "
+        f"CASE {' '.join(whens)} END AS _wb_w, {', '.join(fine)} FROM production "
+        f"WHERE {' OR '.join(conds)}) GROUP BY ALL ORDER BY ALL"
     )
     return q
 
@@ -571,6 +631,60 @@ def slice_counts(
         f"FROM (SELECT *, CASE {' '.join(whens)} END AS _wb_w, {', '.join(cols)} "
         f"FROM production WHERE {where}) GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
+    return q
+
+
+# ---- data quality: faults the drift bins cannot name -----------------------------------------
+
+def unseen_values(roles: Roles, feature: FeatureSpec, start: datetime | None,
+                  end: datetime | None, limit: int) -> Sql:
+    """The most frequent values of a categorical feature in [start, end) that the reference
+    never holds, with their row counts."""
+    q = Sql()
+    col = f"CAST({quote_ident(feature.name)} AS VARCHAR)"
+    q.parts.append(
+        f"SELECT {col} AS value, count(*) AS n FROM production "
+        f"WHERE {where_window(q, roles, start, end)} AND {col} IS NOT NULL AND {col} NOT IN "
+        f"(SELECT DISTINCT {col} FROM reference WHERE {col} IS NOT NULL) "
+        f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {q.p(int(limit))}")
+    return q
+
+
+def non_numeric_values(roles: Roles, column: str,
+                       windows: list[tuple[str, datetime | None, datetime | None]]) -> Sql:
+    """Per window: rows, non-null values of a text column and how many are not numbers, with
+    the most frequent such value."""
+    q = Sql()
+    col = quote_ident(column)
+    bad = f"({col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL)"
+    whens, conds = [], []
+    for name, start, end in windows:
+        cond = where_window(q, roles, start, end)
+        conds.append(f"({cond})")
+        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    q.parts.append(
+        f"SELECT w, count(*) AS n, count(v) AS n_values, count(CASE WHEN bad THEN 1 END) "
+        f"AS n_bad, mode(CASE WHEN bad THEN v END) AS example FROM (SELECT CASE "
+        f"{' '.join(whens)} END AS w, CAST({col} AS VARCHAR) AS v, {bad} AS bad FROM "
+        f"production WHERE {' OR '.join(conds)}) GROUP BY 1")
+    return q
+
+
+def duplicate_ids(roles: Roles,
+                  windows: list[tuple[str, datetime | None, datetime | None]]) -> Sql:
+    """Per window: rows with an id and distinct ids (their difference: repeated rows)."""
+    assert roles.id is not None
+    q = Sql()
+    ident = quote_ident(roles.id)
+    whens, conds = [], []
+    for name, start, end in windows:
+        cond = where_window(q, roles, start, end)
+        conds.append(f"({cond})")
+        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    q.parts.append(
+        f"SELECT CASE {' '.join(whens)} END AS w, count({ident}) AS n, "
+        f"count(DISTINCT {ident}) AS n_distinct FROM production WHERE {' OR '.join(conds)} "
+        f"GROUP BY 1")
     return q
 
 

@@ -464,9 +464,10 @@ class LogStore:
         return [self._bins[f.name] for f in features]
 
     def binned_counts(self, specs: list[BinSpec], windows: list[Window],
-                      reference: bool = False) -> pd.DataFrame:
+                      reference: bool = False, outcomes: bool = False) -> pd.DataFrame:
         """Rows per (window, feature index, bin id) with score and value sums; -1 rows = totals.
 
+        outcomes: also every outcome count per bin (see `queries.outcome_aggregates`).
         Wide logs are read in groups of FEATURES_PER_SCAN features: a columnar scan reads each
         column once either way, while one GROUPING SETS query over hundreds of sets costs
         time quadratic in their number.
@@ -475,14 +476,22 @@ class LogStore:
         parts = []
         for first in range(0, max(len(specs), 1), FEATURES_PER_SCAN):
             chunk = specs[first:first + FEATURES_PER_SCAN]
-            q = queries.binned_counts(self.roles, chunk, table, [w.as_tuple() for w in windows],
-                                      with_score=not reference)
+            q = queries.binned_counts(
+                self.roles, chunk, table, [w.as_tuple() for w in windows],
+                with_score=not reference,
+                threshold=self.incident.threshold if outcomes and not reference else None)
             part = self.run(q)
             if first:  # the window totals (feature -1) come from the first group only
                 part = part[part["feature"] >= 0]
                 part["feature"] += first
             parts.append(part)
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def joint_cells(self, specs: list[BinSpec], windows: list[Window]) -> pd.DataFrame:
+        """Outcome counts per window and joint cell of a few features' coarse bins."""
+        q = queries.joint_cells(self.roles, self.incident.threshold, specs,
+                                [w.as_tuple() for w in windows])
+        return self.run(q)
 
     def feature_profile_by_bucket(self, bucket_seconds: int, start: datetime | None = None,
                                   end: datetime | None = None) -> pd.DataFrame:
@@ -600,6 +609,24 @@ class LogStore:
         q = queries.slice_counts(self.roles, self.incident.threshold, specs,
                                  [w.as_tuple() for w in windows], pairs, modulus)
         return self.run(q)
+
+    # ---- data quality ---------------------------------------------------------------------
+
+    def unseen_values(self, feature: FeatureSpec, window: Window,
+                      limit: int = 5) -> pd.DataFrame:
+        """The most frequent values of a categorical feature in a window that training lacks."""
+        return self.run(queries.unseen_values(self.roles, feature, window.start, window.end,
+                                              limit))
+
+    def non_numeric_values(self, column: str, windows: list[Window]) -> pd.DataFrame:
+        """Per window: how many values of a text column are not numbers (and the commonest)."""
+        check_column(column, self.production_schema, "feature", "the production log")
+        return self.run(queries.non_numeric_values(self.roles, column,
+                                                   [w.as_tuple() for w in windows]))
+
+    def duplicate_ids(self, windows: list[Window]) -> pd.DataFrame:
+        """Per window: rows with an id and distinct ids."""
+        return self.run(queries.duplicate_ids(self.roles, [w.as_tuple() for w in windows]))
 
     # ---- explain: failing records and seeded samples --------------------------------------
 

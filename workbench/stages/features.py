@@ -7,7 +7,7 @@ training stay visible instead of being clipped into the edge bins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -38,6 +38,8 @@ class FeatureReport:
     drift: tuple[FeatureDrift, ...]
     histograms: tuple[Histogram, ...]
     symptoms: tuple[PipelineSymptom, ...]
+    # Per (window, feature, bin) outcome counts of the log, which the decomposition reads.
+    counts: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
 
 def analyse_features(store: LogStore, baseline: Window, current: Window,
@@ -48,7 +50,7 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         return FeatureReport((), (), ())
     specs = store.bin_specs(features)
     ref = store.binned_counts(specs, [Window("reference", None, None)], reference=True)
-    prod = store.binned_counts(specs, [baseline, current])
+    prod = store.binned_counts(specs, [baseline, current], outcomes=True)
     profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
     shift_times = _shift_times(profile, features, bucket_seconds)
     results, hists = [], []
@@ -60,7 +62,8 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         results.append(_drift(spec, r, b, c, _totals(prod, current.name),
                               shift_times.get(spec.feature.name)))
         hists.append(_histogram(spec, r[0], b[0], c[0]))
-    return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline))
+    return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline),
+                         counts=prod)
 
 
 def _by_window_and_feature(df: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
@@ -70,10 +73,11 @@ def _by_window_and_feature(df: pd.DataFrame) -> dict[tuple[str, int], pd.DataFra
 
 def _counts(groups: dict[tuple[str, int], pd.DataFrame] | pd.DataFrame, window: str, index: int,
             n_bins: int) -> tuple[np.ndarray, ...]:
-    """(counts, score sums, value sums) by bin id for one feature and window."""
+    """(counts, score sums, value sums, value sums of squares) by bin id for one feature and
+    window."""
     if isinstance(groups, pd.DataFrame):
         groups = _by_window_and_feature(groups)
-    out = [np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)]
+    out = [np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins), np.zeros(n_bins)]
     rows = groups.get((window, index))
     if rows is None:
         return tuple(out)
@@ -81,6 +85,7 @@ def _counts(groups: dict[tuple[str, int], pd.DataFrame] | pd.DataFrame, window: 
     out[0][bins] = rows["n"].astype(float).to_numpy()
     out[1][bins] = rows["score_sum"].astype(float).fillna(0.0).to_numpy()
     out[2][bins] = rows["value_sum"].astype(float).fillna(0.0).to_numpy()
+    out[3][bins] = rows["value_sumsq"].astype(float).fillna(0.0).to_numpy()
     return tuple(out)
 
 
@@ -95,6 +100,15 @@ def _totals(df: pd.DataFrame, window: str) -> tuple[float, float, float]:
 def _mean(counts: np.ndarray, sums: np.ndarray) -> float | None:
     n = counts[NULL_BIN + 1:].sum()
     return float(sums.sum() / n) if n > 0 else None
+
+
+def _std(counts: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> float | None:
+    """Standard deviation of the non-null values from their sums (None below two values)."""
+    n = counts[NULL_BIN + 1:].sum()
+    if n < 2:
+        return None
+    mean = sums.sum() / n
+    return float(np.sqrt(max(squares.sum() / n - mean * mean, 0.0) * n / (n - 1)))
 
 
 def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, ...],
@@ -128,6 +142,12 @@ def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, .
         null_rate_current=float(cc[NULL_BIN] / n_cur) if n_cur else 0.0,
         outside_range_current=float(outside), dependence=eta, shift_time=shift_time,
         severity=drift.severity(psi, ks, ks_p, v, chi_p),
+        std_reference=_std(rc, ref[2], ref[3]) if numeric else None,
+        std_baseline=_std(bc, base[2], base[3]) if numeric else None,
+        std_current=_std(cc, cur[2], cur[3]) if numeric else None,
+        rows_baseline=int(bc.sum()), rows_current=int(n_cur),
+        outside_range_baseline=float((bc[LOW_BIN] + (bc[-1] if numeric else 0.0)) / bc.sum())
+        if bc.sum() else 0.0,
     )
 
 

@@ -23,13 +23,42 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from workbench.results import ChangeEvent, Evidence, FeatureDrift, Hypothesis
+import numpy as np
+
+from workbench.results import (
+    ChangeEvent,
+    Decomposition,
+    Evidence,
+    Explained,
+    FeatureDrift,
+    Histogram,
+    Hypothesis,
+    QualityFault,
+)
 from workbench.stages.context import Rollout, SegmentShift, ServingSignal, concentration
+from workbench.stages.decomposition import explained_share
 from workbench.stages.features import FeatureReport
+from workbench.stages.isolation import NEAR
+from workbench.stages.quality import RATE_FLOOR as QUALITY_FLOOR
 from workbench.stages.skew import SkewReport
 from workbench.stages.triage import Triage
 from workbench.stats.drift import PSI_MAJOR, PSI_MODERATE
 from workbench.timeutil import iso
+
+# Weight of a feature's explained share as evidence (noisy-OR) and the top score of concept
+# drift when the whole change is residual.
+EXPLAINED_WEIGHT = 0.5
+CONCEPT_WEIGHT = 0.6
+# How a shift is described: a location move from this many standard deviations, a scale
+# change beyond this ratio of spreads, a rate (missing, out of range, a category's share) from
+# this absolute change; relative changes only when |mean| is this many SDs from zero.
+# Data-quality faults: the top score, and the rate jump giving 63 % of it.
+QUALITY_WEIGHT = 0.8
+QUALITY_SCALE = 0.1
+LOCATION_SHIFT = 0.1
+SCALE_SHIFT = 1.25
+RATE_SHIFT = 0.02
+RELATIVE_BASE = 0.5
 
 KINDS_FOR_LAYER = {
     "input_data": ("upstream", "data", "schema"),
@@ -61,6 +90,7 @@ class Candidate:
     model_version: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     when: datetime | None = None  # the cause's own change time, when sharp
+    explained: Explained | None = None
 
 
 def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
@@ -68,19 +98,24 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
          segments: tuple[SegmentShift, ...],
          skew: SkewReport | None = None,
          attributed: tuple[str | None, tuple[Evidence, ...]] | None = None,
+         decomposition: Decomposition | None = None,
+         quality: tuple[QualityFault, ...] = (),
          ) -> tuple[Hypothesis, ...]:
     """All candidates, scored and ranked (best first); empty when there is no onset."""
     if triage.onset is None:
         return ()
     cands: list[Candidate] = []
     cands += _feature_candidates(triage, report, changes)
+    cands += _quality_candidates(quality, changes)
+    _weigh_explained(cands, decomposition)
     cands += _pipeline_candidates(triage, report, changes)
     cands += _skew_candidates(skew, changes)
     cands += _rollout_candidates(triage, versions, changes)
     cands += _serving_candidates(triage, serving, changes)
     cands += _segment_candidates(triage, segments)
     cands += _change_candidates(changes, cands)
-    cands += _concept_candidates(triage, report, max((c.score for c in cands), default=0.0))
+    cands += _concept_candidates(triage, report, max((c.score for c in cands), default=0.0),
+                                 decomposition)
     if attributed is not None and attributed[0] is not None:
         _strengthen(cands, *attributed)
     cands.sort(key=lambda c: -c.score)
@@ -88,9 +123,29 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
         Hypothesis(rank=i + 1, signature=c.signature, layer=c.layer, score=round(c.score, 4),
                    summary=c.summary, feature=c.feature, segment=c.segment,
                    change_id=c.change_id, model_version=c.model_version,
-                   evidence=tuple(c.evidence), time=c.when)
+                   evidence=tuple(c.evidence), time=c.when, explained=c.explained)
         for i, c in enumerate(cands)
     )
+
+
+def _weigh_explained(cands: list[Candidate], decomposition: Decomposition | None) -> None:
+    """Feature hypotheses gain their measured share of the metric's change: independent
+    evidence (noisy-OR, weight EXPLAINED_WEIGHT) that grows with the share they explain."""
+    for c in cands:
+        if c.feature is None:
+            continue
+        explained = explained_share(decomposition, c.feature)
+        if explained is None:
+            continue
+        c.explained = explained
+        share = min(1.0, max(0.0, explained.share))
+        c.score = 1 - (1 - c.score) * (1 - EXPLAINED_WEIGHT * share)
+        c.evidence.append(Evidence(
+            "explained_share", explained.share, None, "current vs baseline", None,
+            f"share of the {decomposition.metric} change explained by this input's shift "
+            f"({explained.method}"
+            + (f", 95% interval {explained.interval[0]:.2f}..{explained.interval[1]:.2f})"
+               if explained.interval else ")")))
 
 
 def _strengthen(cands: list[Candidate], feature: str, evidence: tuple[Evidence, ...]) -> None:
@@ -130,11 +185,54 @@ def _change_phrase(change: ChangeEvent) -> str:
     return f"{change.kind} change {change.id} ({change.description!r}) {when} {side} the onset"
 
 
-def _shift_phrase(d: FeatureDrift) -> str:
-    if d.mean_baseline and d.mean_current is not None:
-        pct = (d.mean_current - d.mean_baseline) / abs(d.mean_baseline) * 100
-        return f"its mean moved {pct:+.0f}% ({d.mean_baseline:.4g} -> {d.mean_current:.4g})"
-    return "its category mix changed"
+def _shift_phrase(d: FeatureDrift, hist: Histogram | None = None) -> str:
+    """What moved, in the terms that fit the shift: location in baseline standard deviations,
+    scale as a ratio of spreads, missing values, values outside training's range and, for
+    categories, the levels whose share moved most. Relative changes only where the base is
+    well away from zero."""
+    parts = []
+    if d.mean_baseline is not None and d.mean_current is not None:
+        sd = d.std_baseline or d.std_reference
+        if sd:
+            location = (d.mean_current - d.mean_baseline) / sd
+            if abs(location) >= LOCATION_SHIFT:
+                text = (f"its mean moved {location:+.2f} SD ({d.mean_baseline:.4g} -> "
+                        f"{d.mean_current:.4g}")
+                if abs(d.mean_baseline) >= RELATIVE_BASE * sd:
+                    text += f", {(d.mean_current / d.mean_baseline - 1) * 100:+.0f}%"
+                parts.append(text + ")")
+        if d.std_baseline and d.std_current:
+            ratio = d.std_current / d.std_baseline
+            if not 1 / SCALE_SHIFT < ratio < SCALE_SHIFT:
+                parts.append(f"its spread {'grew' if ratio > 1 else 'shrank'} x{ratio:.2f} (SD "
+                             f"{d.std_baseline:.4g} -> {d.std_current:.4g})")
+    if d.null_rate_current - d.null_rate_baseline >= RATE_SHIFT:
+        parts.append(f"its missing rate rose from {d.null_rate_baseline:.1%} to "
+                     f"{d.null_rate_current:.1%}")
+    if d.outside_range_current - d.outside_range_baseline >= RATE_SHIFT:
+        what = "values outside training's range" if d.kind == "numeric" else \
+            "categories outside training's"
+        parts.append(f"{d.outside_range_current:.1%} {what} (vs "
+                     f"{d.outside_range_baseline:.1%} before)")
+    if d.kind != "numeric" and hist is not None:
+        moved = _moved_levels(hist)
+        if moved:
+            parts.append("category mix: " + ", ".join(moved))
+    if not parts:
+        return "its distribution changed shape" if d.kind == "numeric" else \
+            "its category mix changed"
+    return "; ".join(parts)
+
+
+def _moved_levels(hist: Histogram, top: int = 2) -> list[str]:
+    """The categories whose share moved most between baseline and current."""
+    base, cur = np.asarray(hist.baseline, float), np.asarray(hist.current, float)
+    if base.sum() == 0 or cur.sum() == 0:
+        return []
+    pb, pc = base / base.sum(), cur / cur.sum()
+    order = np.argsort(-np.abs(pc - pb))[:top]
+    return [f"{hist.labels[i]!r} {pb[i]:.0%} -> {pc[i]:.0%}" for i in order
+            if abs(pc[i] - pb[i]) >= RATE_SHIFT]
 
 
 def _feature_evidence(d: FeatureDrift, triage: Triage) -> list[Evidence]:
@@ -167,15 +265,17 @@ def _feature_candidates(triage: Triage, report: FeatureReport,
     out = []
     change = _best_change(changes, "input_data")
     c = change.proximity if change else 0.0
+    hists = {h.feature: h for h in report.histograms}
     for d in report.drift:
         if d.psi_onset < PSI_MODERATE / 2:
             continue
+        phrase = _shift_phrase(d, hists.get(d.feature))
         m = 1 - math.exp(-d.psi_onset / PSI_MAJOR)
         t = _timing(d.shift_time, triage)
         dep = 0.3 + 0.7 * min(1.0, d.dependence / 0.5)
         ev = _feature_evidence(d, triage)
         if change is not None and c >= 0.2:
-            summary = (f"Feature {d.feature!r} shifted at the onset ({_shift_phrase(d)}, PSI "
+            summary = (f"Feature {d.feature!r} shifted at the onset ({phrase}; PSI "
                        f"{d.psi_onset:.2f}) right after {_change_phrase(change)}: check that "
                        f"change's effect on {d.feature!r} and revert or correct it.")
             ev.append(Evidence("change_proximity", c, None, "change log", 0.2, change.id))
@@ -183,11 +283,58 @@ def _feature_candidates(triage: Triage, report: FeatureReport,
                                  m * t * dep * (0.6 + 0.4 * c), summary, feature=d.feature,
                                  change_id=change.id, evidence=ev, when=d.shift_time))
         else:
-            summary = (f"Feature {d.feature!r} shifted ({_shift_phrase(d)}, PSI "
+            summary = (f"Feature {d.feature!r} shifted ({phrase}; PSI "
                        f"{d.psi_onset:.2f} vs before the onset) with no logged change: find "
                        f"which source feeds it and what changed there.")
             out.append(Candidate("distribution_shift", "input_data", 0.8 * m * t * dep, summary,
                                  feature=d.feature, evidence=ev, when=d.shift_time))
+    return out
+
+
+QUALITY_SIGNATURES = {  # fault kind -> (signature, layer, what it says)
+    "null_rate": ("silent_pipeline_failure", "feature_pipeline"),
+    "duplicate_ids": ("silent_pipeline_failure", "feature_pipeline"),
+    "unseen_categories": ("upstream_data_change", "input_data"),
+    "type_drift": ("upstream_data_change", "input_data"),
+}
+
+
+def _quality_candidates(faults: tuple[QualityFault, ...],
+                        changes: tuple[ChangeEvent, ...]) -> list[Candidate]:
+    """One hypothesis per data-quality fault, scored by the size of the jump."""
+    out = []
+    for f in faults:
+        signature, layer = QUALITY_SIGNATURES[f.kind]
+        change = _best_change(changes, layer)
+        c = change.proximity if change else 0.0
+        if signature == "upstream_data_change" and c < NEAR:
+            signature = "distribution_shift"
+        jump = f.current - f.baseline
+        score = QUALITY_WEIGHT * (1 - math.exp(-jump / QUALITY_SCALE)) * (0.7 + 0.3 * c)
+        rates = f"{f.baseline:.1%} -> {f.current:.1%}"
+        summary = {
+            "null_rate": f"The missing rate of {f.feature!r} rose from {rates} since the onset "
+                         f"(z = {f.z:.1f} over {f.rows:,} rows): a source or join that fills it "
+                         f"drops values; find which feed stopped delivering it.",
+            "duplicate_ids": f"{f.current:.1%} of the {f.detail!r} ids repeat since the onset "
+                             f"(vs {f.baseline:.1%} before): rows are logged or served twice; "
+                             f"check retries and the logging pipeline.",
+            "unseen_categories": f"{f.feature!r} carries categories never seen in training "
+                                 f"since the onset: {f.detail} ({rates} of rows outside "
+                                 f"training's categories): an upstream source added or "
+                                 f"renamed values; map them or retrain.",
+            "type_drift": f"{f.feature!r} is numeric in training but {f.current:.1%} of its "
+                          f"values since the onset are not numbers ({f.detail}; vs "
+                          f"{f.baseline:.1%} before): an upstream format changed.",
+        }[f.kind]
+        ev = [Evidence(f"{f.kind}_rate", f.current, f.baseline, "current vs baseline",
+                       QUALITY_FLOOR, f"two-proportion z = {f.z:.1f}")]
+        if change is not None and c >= NEAR:
+            summary += f" It follows {_change_phrase(change)}."
+            ev.append(Evidence("change_proximity", c, None, "change log", NEAR, change.id))
+        out.append(Candidate(signature, layer, score, summary, feature=f.feature,
+                             change_id=change.id if change and c >= NEAR else None,
+                             evidence=ev))
     return out
 
 
@@ -312,25 +459,41 @@ def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...]) -> l
     return out
 
 
-def _concept_candidates(triage: Triage, report: FeatureReport,
-                        explained: float) -> list[Candidate]:
-    """Concept drift is what is left: labelled metrics moved, inputs did not, and no other
-    layer explains the change (its score shrinks by the best other hypothesis' score)."""
+def _concept_candidates(triage: Triage, report: FeatureReport, explained: float,
+                        decomposition: Decomposition | None = None) -> list[Candidate]:
+    """Concept drift is the measured residual: the labelled metric's change that the input
+    shifts do not explain (decomposition), shrunk by what other layers explain; without a
+    decomposition, what no other hypothesis explains."""
     from workbench.stages.metrics import METRICS
 
     if not METRICS[triage.metric.name].needs_labels:
         return []
-    score = 0.6 * (1 - explained)
-    summary = (f"{triage.metric.name} moved from {_num(triage.metric.baseline)} to "
-               f"{_num(triage.metric.current)} while the inputs stayed close to their pre-onset "
-               f"distribution and no other layer changed: the relation between inputs and "
-               f"outcome may have changed (concept drift); check recent labels and retrain on "
-               f"fresh data.")
-    return [Candidate("concept_drift", "model", score, summary,
-                      evidence=[Evidence("max_feature_psi_onset",
-                                         max((d.psi_onset for d in report.drift), default=0.0),
-                                         None, "current vs baseline", PSI_MODERATE),
-                                Evidence("best_other_hypothesis", explained, None, "ranking")])]
+    name = triage.metric.name
+    moved = f"{name} moved from {_num(triage.metric.baseline)} to {_num(triage.metric.current)}"
+    max_psi = max((d.psi_onset for d in report.drift), default=0.0)
+    evidence = [Evidence("max_feature_psi_onset", max_psi, None, "current vs baseline",
+                         PSI_MODERATE),
+                Evidence("best_other_hypothesis", explained, None, "ranking")]
+    if decomposition is not None and decomposition.metric == name:
+        residual = decomposition.residual
+        score = CONCEPT_WEIGHT * min(1.0, max(0.0, residual)) * (1 - explained)
+        shifted = [f"{f} {decomposition.by_feature[f]:.0%}" for f in decomposition.features]
+        inputs = (f"the shifts of {', '.join(shifted)} explain {decomposition.covariate:.0%} of "
+                  f"it" if shifted else "no input shifted between the windows")
+        summary = (f"{moved}; {inputs}, and {residual:.0%} is a change of the outcome for the "
+                   f"same inputs: the relation between inputs and outcome may have changed "
+                   f"(concept drift); check recent labels and retrain on fresh data.")
+        evidence.append(Evidence("residual_share", residual, None, "current vs baseline", None,
+                                 "share of the change not explained by the input shifts"))
+    else:
+        score = CONCEPT_WEIGHT * (1 - explained)
+        inputs = ("the inputs stayed close to their pre-onset distribution"
+                  if max_psi < PSI_MODERATE else
+                  f"some inputs shifted (largest PSI {max_psi:.2f}) without explaining it")
+        summary = (f"{moved} while {inputs} and no other layer changed: the relation between "
+                   f"inputs and outcome may have changed (concept drift); check recent labels "
+                   f"and retrain on fresh data.")
+    return [Candidate("concept_drift", "model", score, summary, evidence=evidence)]
 
 
 def _change_candidates(changes: tuple[ChangeEvent, ...],

@@ -3,7 +3,7 @@ external) with the numbers behind it, from the same aggregates the hypotheses us
 
 from __future__ import annotations
 
-from workbench.results import ChangeEvent, Evidence, LayerVerdict
+from workbench.results import ChangeEvent, Evidence, LayerVerdict, QualityFault
 from workbench.stages.context import Rollout, ServingSignal
 from workbench.stages.features import FeatureReport
 from workbench.stages.skew import SkewReport
@@ -13,13 +13,15 @@ from workbench.timeutil import iso
 
 ALIGNED = 0.5  # alignment above which a change coincides with the onset (within ~1.4 buckets)
 NEAR = 0.2  # change-log proximity above which an event is "near the onset"
+PIPELINE_FAULTS = ("null_rate", "duplicate_ids")  # data-quality faults of the pipeline layer
 
 
 def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
             versions: tuple[Rollout, ...], serving: tuple[ServingSignal, ...],
             has_versions: bool, has_serving_columns: bool, has_changes: bool,
             skew: SkewReport | None = None,
-            missing_columns: tuple[str, ...] = ()) -> tuple[LayerVerdict, ...]:
+            missing_columns: tuple[str, ...] = (),
+            quality: tuple[QualityFault, ...] = ()) -> tuple[LayerVerdict, ...]:
     """One verdict per layer, in the order an on-call engineer checks them.
 
     missing_columns: reference (training) columns the production log does not carry.
@@ -27,8 +29,8 @@ def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, .
     return (
         _serving(serving, has_serving_columns),
         _model(triage, versions, has_versions),
-        _pipeline(report, skew),
-        _input(report, missing_columns),
+        _pipeline(report, skew, [f for f in quality if f.kind in PIPELINE_FAULTS]),
+        _input(report, missing_columns, [f for f in quality if f.kind not in PIPELINE_FAULTS]),
         _external(changes, has_changes),
     )
 
@@ -74,9 +76,25 @@ def _model(triage: Triage, versions: tuple[Rollout, ...], has_versions: bool) ->
     return LayerVerdict("model", "healthy", "one model version throughout", ev)
 
 
-def _pipeline(report: FeatureReport, skew: SkewReport | None) -> LayerVerdict:
+def _fault_evidence(faults: list[QualityFault]) -> list[Evidence]:
+    return [Evidence(f"{f.kind}_rate", f.current, f.baseline, "current vs baseline", None,
+                     f.feature or f.detail) for f in faults]
+
+
+def _fault_headline(f: QualityFault) -> str:
+    what = {"null_rate": "missing rate", "duplicate_ids": "repeated ids",
+            "unseen_categories": "categories unseen in training",
+            "type_drift": "values that are not numbers"}[f.kind]
+    name = f"{f.feature} " if f.feature else ""
+    return f"{name}{what} {f.baseline:.1%} -> {f.current:.1%} since the onset"
+
+
+def _pipeline(report: FeatureReport, skew: SkewReport | None,
+              faults: list[QualityFault] | None = None) -> LayerVerdict:
+    faults = faults or []
     ev = [Evidence(f"share_buckets_{s.kind}", s.share_current, s.share_baseline,
                    "current vs baseline", 0.5, s.feature) for s in report.symptoms]
+    ev += _fault_evidence(faults)
     if skew is not None:
         ev += [Evidence("skew_share_rows", f.share_current, f.share_baseline,
                         "current vs baseline", skew.tolerance, f.feature) for f in skew.features]
@@ -85,6 +103,9 @@ def _pipeline(report: FeatureReport, skew: SkewReport | None) -> LayerVerdict:
         return LayerVerdict("feature_pipeline", "failing",
                             f"{s.feature} {s.kind.replace('_', ' ')} in {s.share_current:.0%} "
                             f"of buckets since the onset", tuple(ev))
+    if faults:
+        return LayerVerdict("feature_pipeline", "failing", _fault_headline(faults[0]),
+                            tuple(ev))
     if skew is not None and skew.worst is not None and skew.worst.share_current >= 0.05:
         w = skew.worst
         return LayerVerdict("feature_pipeline", "failing" if w.share_current >= 0.2 else "suspect",
@@ -92,10 +113,12 @@ def _pipeline(report: FeatureReport, skew: SkewReport | None) -> LayerVerdict:
                             f"{w.share_current:.0%} of recomputed rows", tuple(ev))
     note = "" if skew is not None else " (no [pipeline] to recompute features)"
     return LayerVerdict("feature_pipeline", "healthy",
-                        "no feature null, constant or zero since the onset" + note, tuple(ev))
+                        "no feature null, constant or zero since the onset, no missing-rate "
+                        "jump" + note, tuple(ev))
 
 
-def _input(report: FeatureReport, missing: tuple[str, ...]) -> LayerVerdict:
+def _input(report: FeatureReport, missing: tuple[str, ...],
+           faults: list[QualityFault] | None = None) -> LayerVerdict:
     if missing:
         names = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         ev = (Evidence("missing_in_production", len(missing), 0, "schema",
@@ -108,6 +131,9 @@ def _input(report: FeatureReport, missing: tuple[str, ...]) -> LayerVerdict:
     worst = max(report.drift, key=lambda d: d.psi_onset)
     ev = tuple(Evidence("psi", d.psi_onset, 0.0, "current vs baseline", PSI_MODERATE, d.feature)
                for d in sorted(report.drift, key=lambda d: -d.psi_onset)[:5])
+    ev += tuple(_fault_evidence(faults or []))
+    if faults:
+        return LayerVerdict("input_data", "failing", _fault_headline(faults[0]), ev)
     outside = max(report.drift, key=lambda d: d.outside_range_current)
     if worst.psi_onset >= PSI_MAJOR or outside.outside_range_current >= 0.05:
         verdict = "failing"
