@@ -22,7 +22,7 @@ def changes_unknown_kind(b: Builder) -> None:
     b.files["changes.csv"] = changes
 
 
-@case(error=("changes.csv", "kind", "CHG-2"), absent=("nan", "None"), pending=DATA_LAYER)
+@case(error=("changes.csv", "kind", "CHG-2"), absent=("nan", "None"))
 def changes_kind_missing_in_a_row(b: Builder) -> None:
     """A change whose kind is left empty."""
     changes = base_changes()

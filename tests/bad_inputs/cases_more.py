@@ -103,7 +103,7 @@ def csv_with_a_byte_order_mark(b: Builder) -> None:
     b.files["logs/part-0.csv"] = "\ufeff" + base_log().to_csv(index=False)
 
 
-@case(exit=0, json={"rows": 2160}, pending=DATA_LAYER)
+@case(exit=0, json={"rows": 2160})
 def csv_with_latin1_segment_values(b: Builder) -> None:
     """A CSV log in Latin-1 declared with `csv = {encoding = "latin-1"}`."""
     log = base_log()
@@ -114,14 +114,14 @@ def csv_with_latin1_segment_values(b: Builder) -> None:
         "[production]\n", '[production]\ncsv = {encoding = "latin-1"}\n')
 
 
-@case(error=("part-0.csv", "encoding"), pending=DATA_LAYER)
+@case(error=("part-0.csv", "encoding"))
 def csv_latin1_without_saying_so(b: Builder) -> None:
     """A CSV log in Latin-1 read as UTF-8: an error naming the file and the encoding option."""
     csv_with_latin1_segment_values(b)
     del b.files["incident.toml"]
 
 
-@case(error=("part-1.parquet", "amount"), pending=DATA_LAYER)
+@case(error=("part-1.parquet", "amount"))
 def glob_column_type_changes_in_the_last_file(b: Builder) -> None:
     """The last file stores `amount` as text: read silently as a category today."""
     part = b.files["logs/part-1.parquet"].copy()

@@ -156,7 +156,7 @@ def csv_duplicate_column_names(b: Builder) -> None:
     _log_as_csv_text(b, text)
 
 
-@case(exit=0, json={"metric.name": "false_positive_rate", "rows": 2160}, pending=DATA_LAYER)
+@case(exit=0, json={"metric.name": "false_positive_rate", "rows": 2160})
 def csv_boolean_label(b: Builder) -> None:
     """A CSV log whose label is written true/false."""
     log = base_log()
@@ -192,7 +192,7 @@ def duckdb_not_a_database(b: Builder) -> None:
 
 # ---- schema drift across files ------------------------------------------------------------------
 
-@case(error=("part-2.parquet", "amount"), pending=DATA_LAYER)
+@case(error=("part-2.parquet", "amount"))
 def glob_column_renamed_in_the_last_file(b: Builder) -> None:
     """The last file of the glob renames `amount` (read silently as nulls today)."""
     b.set_log(base_log(), parts=3)

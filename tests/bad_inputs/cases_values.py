@@ -113,7 +113,7 @@ def labels_as_booleans(b: Builder) -> None:
     _log(b, log)
 
 
-@case(exit=0, check=_label_free_metric, pending=DATA_LAYER)
+@case(exit=0, check=_label_free_metric)
 def labels_all_null(b: Builder) -> None:
     """A label column with no value yet (ground truth not arrived): label-free metrics."""
     log = base_log()

@@ -13,6 +13,7 @@ import glob
 import gzip
 import io
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,21 +25,6 @@ from workbench.exceptions import DataSourceError
 # Files checked one by one for their columns: all of them up to this many, else the first and
 # last halves of it (a renamed column shows up in the newest files).
 MAX_CHECKED_FILES = 400
-
-
-# The config's CSV option names (DuckDB's SQL names) as the Python reader's arguments.
-CSV_READER_ARGS = {
-    "delim": "delimiter", "quote": "quotechar", "escape": "escapechar", "header": "header",
-    "decimal_separator": "decimal", "nullstr": "na_values", "dateformat": "date_format",
-    "timestampformat": "timestamp_format", "skip": "skiprows", "comment": "comment",
-    "encoding": "encoding",
-}
-
-
-def csv_reader_args(options: Sequence[tuple[str, object]]) -> dict[str, object]:
-    """Keyword arguments of DuckDB's Python `read_csv` for the configured CSV options."""
-    return {CSV_READER_ARGS[key]: list(value) if isinstance(value, tuple) else value
-            for key, value in options}
 
 
 def source_files(spec: SourceSpec, what: str) -> list[str]:
@@ -63,21 +49,32 @@ def source_files(spec: SourceSpec, what: str) -> list[str]:
 
 def check_files_have_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
                              columns: Sequence[str], what: str) -> None:
-    """Raise naming the files of a multi-file source that lack a configured column."""
+    """Raise naming the files of a multi-file source that lack one of `columns` (present in
+    the others), or that store it as text where the others store numbers."""
     if spec.kind == "duckdb":
         return
     files = _checked(source_files(spec, what))
     if len(files) < 2:
         return
     present = _columns_per_file(con, spec, files)
+    partitions = _partition_keys(spec)
     for column in columns:
         lacking = [f for f in files if column not in present[f]]
-        if lacking and len(lacking) < len(files) and column not in _partition_keys(spec):
+        if lacking and len(lacking) < len(files) and column not in partitions:
             raise DataSourceError(
                 f"Column {column!r} is missing from {len(lacking)} of {len(files)} files of the "
                 f"{what} {spec.describe()!r} (e.g. {Path(lacking[-1]).name}): it was renamed "
                 f"or dropped upstream, and would read as nulls there. Rename it back in those "
                 f"files, or limit the source to the files that have it.")
+        kinds = {f: present[f][column] for f in files if present[f].get(column)}
+        if len(set(kinds.values())) > 1:
+            odd = Counter(kinds.values()).most_common()[-1][0]
+            first = next(f for f, k in kinds.items() if k == odd)
+            raise DataSourceError(
+                f"Column {column!r} of the {what} {spec.describe()!r} is stored as {odd} in "
+                f"{Path(first).name} but as {Counter(kinds.values()).most_common(1)[0][0]} in "
+                f"most files: its type changed upstream. Rewrite those files with the usual "
+                f"type, or limit the source to the files that match.")
 
 
 def check_csv_headers(files: Sequence[str], spec: SourceSpec, what: str) -> None:
@@ -86,6 +83,7 @@ def check_csv_headers(files: Sequence[str], spec: SourceSpec, what: str) -> None
     if options.get("header") is False:
         return
     for path in _checked(files):
+        _check_encoding(path, options, what)
         header = _csv_header(path, options)
         if header is None:
             raise DataSourceError(f"The {what} file {path!r} is empty: it has no header and no "
@@ -99,6 +97,24 @@ def check_csv_headers(files: Sequence[str], spec: SourceSpec, what: str) -> None
             seen.add(name)
 
 
+def _check_encoding(path: str, options: dict, what: str, sample: int = 1 << 16) -> None:
+    """Raise naming the file when its start is not valid in the configured encoding."""
+    encoding = str(options.get("encoding", "utf-8")).lower()
+    if encoding not in ("utf-8", "utf8"):
+        return
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(sample)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:  # a character cut by the sample's end
+            return
+        raise DataSourceError(
+            f"The {what} file {path!r} is not UTF-8 (byte {exc.start}). Set its encoding, e.g. "
+            f"[production] csv = {{encoding = \"latin-1\"}} (or \"utf-16\").") from exc
+
+
 def _checked(files: Sequence[str]) -> list[str]:
     files = list(files)
     if len(files) <= MAX_CHECKED_FILES:
@@ -108,16 +124,35 @@ def _checked(files: Sequence[str]) -> list[str]:
 
 
 def _columns_per_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
-                      files: list[str]) -> dict[str, set[str]]:
+                      files: list[str]) -> dict[str, dict[str, str | None]]:
+    """Per file: its column names with their kind ("text", "number", "time", "boolean";
+    None where unknown, as for CSV headers)."""
     if spec.kind == "parquet":
-        rows = con.execute("SELECT file_name, name FROM parquet_schema($files)",
-                           {"files": files}).fetchall()
-        out: dict[str, set[str]] = {f: set() for f in files}
-        for file_name, name in rows:
-            out.setdefault(file_name, set()).add(name)
+        rows = con.execute("SELECT file_name, name, type, converted_type, logical_type "
+                           "FROM parquet_schema($files)", {"files": files}).fetchall()
+        out: dict[str, dict[str, str | None]] = {f: {} for f in files}
+        for file_name, name, physical, converted, logical in rows:
+            out.setdefault(file_name, {})[name] = _parquet_kind(physical, converted, logical)
         return out
     options = dict(spec.csv_options)
-    return {f: set(_csv_header(f, options) or ()) for f in files}
+    return {f: dict.fromkeys(_csv_header(f, options) or ()) for f in files}
+
+
+def _parquet_kind(physical: str | None, converted: str | None, logical: str | None) -> str | None:
+    """The broad kind of a Parquet column, enough to tell a type change between files."""
+    if physical is None:
+        return None
+    text = f"{converted or ''} {logical or ''}".upper()
+    if "TIMESTAMP" in text or "DATE" in text or physical == "INT96":
+        return "time"
+    if physical in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY") and ("UTF8" in text
+                                                               or "STRING" in text):
+        return "text"
+    if physical == "BOOLEAN":
+        return "boolean"
+    if physical in ("INT32", "INT64", "FLOAT", "DOUBLE") or "DECIMAL" in text:
+        return "number"
+    return None
 
 
 def _csv_header(path: str, options: dict) -> list[str] | None:

@@ -130,6 +130,23 @@ def status_error_expr(roles: Roles) -> str:
     )
 
 
+# ---- sources ----------------------------------------------------------------------------------
+
+def read_csv(options: list[tuple[str, Any]]) -> Sql:
+    """DuckDB's CSV reader over the files in parameter `files`, with the configured options
+    (names from `config.CSV_OPTIONS`, values as parameters)."""
+    from workbench.config import CSV_OPTIONS
+
+    q = Sql()
+    q.params["files"] = None  # filled by the caller
+    args = ["$files", "union_by_name = true"]
+    for key, value in options:
+        assert key in CSV_OPTIONS  # a fixed option name, never user text
+        args.append(f"{key} = {q.p(list(value) if isinstance(value, tuple) else value)}")
+    q.parts.append(f"SELECT * FROM read_csv({', '.join(args)})")
+    return q
+
+
 # ---- source normalisation: the views every other query reads ----------------------------------
 
 def timestamp_profile(column: str, kind: str, view: str = "production_source") -> Sql:
@@ -222,8 +239,8 @@ def normalised_binary(column: str, role: str, rule: Any) -> str:
     since a view's text cannot hold parameters.
     """
     col = quote_ident(column)
-    if rule.kind == "boolean":
-        return f"CAST({col} AS INTEGER)"
+    if rule.kind == "boolean":  # not a CAST: DuckDB would push it into a CSV scan and fail
+        return f"CASE WHEN {col} THEN 1 WHEN NOT {col} THEN 0 END"
     positive = f"(SELECT v FROM _wb_positive WHERE role = '{role}')"  # role: a constant
     if rule.kind == "number":
         test = f"CAST({col} AS DOUBLE) = CAST({positive} AS DOUBLE)"

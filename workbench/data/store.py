@@ -24,7 +24,6 @@ from workbench.data import normalize, queries
 from workbench.data.files import (
     check_csv_headers,
     check_files_have_columns,
-    csv_reader_args,
     source_files,
 )
 from workbench.data.queries import BinSpec, Sql
@@ -110,8 +109,8 @@ class LogStore:
                                                 hive_partitioning=spec.folder is not None)
                 else:
                     check_csv_headers(files, spec, what)
-                    rel = self.con.read_csv(files, union_by_name=True,
-                                            **csv_reader_args(spec.csv_options))
+                    q = queries.read_csv(list(spec.csv_options))
+                    rel = self.con.sql(q.text, params={**q.params, "files": files})
             rel.create_view(view, replace=True)
             self.con.execute(f"SELECT * FROM {view} LIMIT 0")  # noqa: S608 - fixed view name
         except duckdb.Error as exc:
@@ -159,8 +158,10 @@ class LogStore:
         where = f"the production log {prod.source.describe()!r}"
         schema = self.source_schema
         self._check_role_columns(schema, where)
-        check_files_have_columns(self.con, self.incident.production.source,
-                                 self._configured_columns(), "production log")
+        check_files_have_columns(
+            self.con, self.incident.production.source,
+            list(dict.fromkeys([*self._configured_columns(), *self.reference_source_schema])),
+            "production log")
         ts_kind = normalize.time_kind(schema[prod.timestamp])
         profile = self.run(queries.timestamp_profile(prod.timestamp, ts_kind or "none"),
                            ).iloc[0]
@@ -378,6 +379,8 @@ class LogStore:
         labels = self.run(queries.label_values(roles.label, 12))
         values = [float(v) for v in labels["value"]]
         counts = [int(n) for n in labels["n"]]
+        if not values:  # no label has arrived yet: the scores alone tell the task
+            return configured or ("classification" if probability else "regression")
         mapped = self.production_schema[roles.label] != self.source_schema[roles.label]
         binary = mapped or (bool(values) and set(values) <= {0.0, 1.0})
         if configured is None and not binary:
@@ -545,7 +548,13 @@ class LogStore:
             raise DataSourceError(
                 f"The change log {spec.source.describe()!r} has {missing} row(s) without a time. "
                 f"Give every change its time (ISO-8601, e.g. 2026-10-16T18:00:00Z).")
-        bad = sorted(set(df["kind"].dropna()) - set(CHANGE_KINDS))
+        no_kind = df[df["kind"].isna()]
+        if not no_kind.empty:
+            raise DataSourceError(
+                f"The change log {spec.source.describe()!r} has {len(no_kind)} change(s) without "
+                f"a kind, e.g. {no_kind['id'].iloc[0]!r}. Give each one of "
+                f"{', '.join(CHANGE_KINDS)}.")
+        bad = sorted(set(df["kind"]) - set(CHANGE_KINDS))
         if bad:
             raise DataSourceError(
                 f"The change log {spec.source.describe()!r} has unknown kind(s) {bad}; "

@@ -77,16 +77,18 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     roles = store.roles
     if len(counts) < 2:
         raise EmptyDataError(_too_little_data(store, span, seconds))
-    names = [n for n in metrics.METRICS if metrics.available(n, roles.task, roles.has_labels)]
+    # Labelled metrics need labels that have arrived, not only a label column.
+    labelled = roles.has_labels and float(counts["n_labeled"].fillna(0).sum()) > 0
+    names = [n for n in metrics.METRICS if metrics.available(n, roles.task, labelled)]
     metric = metric or store.incident.metric
     if metric is not None and metric not in names:
         raise InvalidInputError(
             f"The metric {metric!r} is not available for this {roles.task} log "
-            f"({'with' if roles.has_labels else 'without'} labels). Choose one of: "
+            f"({'with' if labelled else 'without'} labels). Choose one of: "
             f"{', '.join(names)}."
         )
     phase = bucket_phase(counts, seconds)
-    name, cp = _choose_metric(counts, roles.task, roles.has_labels, metric, phase)
+    name, cp = _choose_metric(counts, roles.task, labelled, metric, phase)
     buckets = counts["bucket"].to_list()
     if cp is not None:
         values, weights = metrics.series(counts, name)
