@@ -15,6 +15,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -155,11 +156,11 @@ def test_one_hot_columns_are_summed_back_per_feature():
                                pipe.predict_proba(x.iloc[:30])[:, 1], atol=1e-6)
 
 
-def test_untraceable_pipelines_and_non_tree_models_use_the_bounded_permutation_explainer():
+def test_untraceable_pipelines_and_other_models_use_the_bounded_permutation_explainer():
     x, y = _toy()
     num = x[["a", "b"]]
     for model in (Pipeline([("p", PCA(2)), ("m", GradientBoostingClassifier(n_estimators=10))]),
-                  LogisticRegression()):
+                  GaussianNB()):
         model.fit(num, y)
         adapter = SklearnAdapter(model)
         explainer = adapter.explainer(num.iloc[:20], max_evals=50)

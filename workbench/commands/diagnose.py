@@ -76,6 +76,9 @@ def render_text(result: Diagnosis, limit: int = 5) -> str:
         lines.append(f"     {h.summary}")
     if len(result.hypotheses) > limit:
         lines.append(f"  ... {len(result.hypotheses) - limit} more (use --json for all)")
+    if result.attribution is not None and result.attribution.status in ("skipped", "failed"):
+        lines.append(f"Note:     SHAP attribution {result.attribution.status}: "
+                     f"{result.attribution.reason}")
     return "\n".join(lines)
 
 

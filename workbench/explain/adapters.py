@@ -1,7 +1,9 @@
 """Model adapters: one small interface over the model formats an incident can point at.
 
 Every adapter offers `feature_names`, `task`, `predict_score(frame)` (probability of the positive
-class for classifiers, the prediction for regressors) and `explainer(background)`.
+class for classifiers, the prediction for regressors) and `explainer(background)`: the fastest
+exact explainer for the model (tree or linear SHAP on the final estimator, attributions summed
+back to the raw input columns) or, when none applies, the sampled model-agnostic one.
 
 Formats, chosen by the file name and checked against its content:
 - scikit-learn estimators and pipelines saved with skops (`.skops`): loaded with an explicit
@@ -31,20 +33,24 @@ import pandas as pd
 
 from workbench.config import TASKS
 from workbench.exceptions import ConfigError, EmptyDataError, InvalidInputError
-from workbench.explain.encoding import aggregation_matrix, dense_matrix, encoded_feature_map
 from workbench.explain.errors import (
     FeatureMismatchError,
     MissingExtraError,
     ModelLoadError,
+    UnsupportedModelError,
     UntrustedModelError,
 )
+from workbench.explain.estimators import decompose
+from workbench.explain.linear_shap import LinearShapExplainer
+from workbench.explain.parts import ModelPart
 from workbench.explain.shap_values import (
     OUTPUTS,
     FeatureExplainer,
     PermutationShapExplainer,
-    TreeShapExplainer,
+    additive,
     frame_digest,
 )
+from workbench.explain.tree_shap import TreeShapExplainer
 
 if TYPE_CHECKING:
     from workbench.data import LogStore
@@ -57,14 +63,11 @@ XGBOOST_SUFFIXES = (".json", ".ubj")
 # The pip extra that installs each optional model package.
 EXTRAS = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 DISTRIBUTION = "ml-incident-workbench"
-# Final estimators SHAP's TreeExplainer reads natively (by class name).
-TREE_MODELS = frozenset({
-    "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
-    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
-    "ExtraTreesRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor",
-    "HistGradientBoostingClassifier", "HistGradientBoostingRegressor", "LGBMClassifier",
-    "LGBMRegressor", "XGBClassifier", "XGBRegressor", "Booster",
-})
+# The exact explainer of each estimator family (see workbench.explain.estimators).
+EXACT_EXPLAINERS: dict[str, type[TreeShapExplainer] | type[LinearShapExplainer]] = {
+    "tree": TreeShapExplainer, "linear": LinearShapExplainer}
+# Background rows an exact explainer is checked on before it is used.
+PROBE_ROWS = 5
 
 
 class ModelAdapter(ABC):
@@ -134,7 +137,9 @@ class ModelAdapter(ABC):
         """A SHAP explainer over this background sample (cached per background and options).
 
         output: "probability" or "log_odds" for classifiers ("raw" means log-odds there),
-        "raw" for regressors; default `default_output`.
+        "raw" for regressors; default `default_output`. The explainer's own `output` says what
+        it delivers: a forest's probability when log-odds are asked for, or a calibrated
+        model's margin (see `tree_shap`, `linear_shap`).
         """
         output = output or self.default_output
         if output not in OUTPUTS:
@@ -158,24 +163,30 @@ class ModelAdapter(ABC):
     @abstractmethod
     def _make_explainer(self, background: pd.DataFrame, output: str, max_evals: int | None,
                         seed: int) -> FeatureExplainer:
-        """Build the explainer (tree SHAP when the model allows it)."""
+        """Build the explainer (an exact one when the model allows it)."""
 
     def _permutation(self, background: pd.DataFrame, output: str, max_evals: int | None,
-                     seed: int) -> FeatureExplainer:
+                     seed: int, note: str | None = None) -> FeatureExplainer:
         return PermutationShapExplainer(self.predict_score, self.feature_names, background,
-                                        output, max_evals, seed)
+                                        output, max_evals, seed, note=note)
 
-    def _tree_or_permutation(self, model: Any, encode: Any, aggregate: np.ndarray,
-                             background: pd.DataFrame, output: str, max_evals: int | None,
-                             seed: int) -> FeatureExplainer:
-        """Tree SHAP if SHAP reads the model and passes a probe on the background, else the
-        model-agnostic explainer."""
+    def _exact_or_permutation(self, family: str, parts: Sequence[ModelPart],
+                              background: pd.DataFrame, output: str, max_evals: int | None,
+                              seed: int, calibrated: bool = False) -> FeatureExplainer:
+        """The family's exact explainer if SHAP reads the model and its values add up on a probe
+        of the background, else the model-agnostic explainer (saying why in its note)."""
         try:
-            explainer = TreeShapExplainer(model, encode, aggregate, self.feature_names,
-                                          background, output, self.predict_score)
-            explainer.explain(background.iloc[: min(5, len(background))])
-        except Exception:  # unsupported tree type or split kind: explain model-agnostically
-            return self._permutation(background, output, max_evals, seed)
+            explainer = EXACT_EXPLAINERS[family](parts, self.feature_names, background, output,
+                                                 self.predict_score, calibrated=calibrated)
+            probe = explainer.explain(background.iloc[: min(PROBE_ROWS, len(background))])
+            if not additive(probe):
+                raise UnsupportedModelError(
+                    f"its values missed the model output by {probe.additivity_error:.3g} on a "
+                    f"probe")
+        except Exception as exc:  # SHAP cannot read this model: explain it model-agnostically
+            return self._permutation(background, output, max_evals, seed,
+                                     note=f"{family} SHAP unavailable for {self.description} "
+                                          f"({exc}); sampled model-agnostic explainer used")
         return explainer
 
 
@@ -205,8 +216,6 @@ class SklearnAdapter(ModelAdapter):
         super().__init__(path, file_hash or _object_hash(estimator), names, task,
                          _describe(estimator, final))
         self.estimator = estimator
-        self.final_estimator = final
-        self.preprocess = estimator[:-1] if steps and len(steps) > 1 else None
 
     def predict_score(self, frame: pd.DataFrame) -> np.ndarray:
         x = self.inputs(frame)
@@ -214,21 +223,15 @@ class SklearnAdapter(ModelAdapter):
             return np.asarray(self.estimator.predict_proba(x), dtype=float)[:, 1]
         return np.asarray(self.estimator.predict(x), dtype=float).ravel()
 
-    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.preprocess is None:
-            return dense_matrix(frame.to_numpy())
-        return dense_matrix(self.preprocess.transform(frame))
-
     def _make_explainer(self, background: pd.DataFrame, output: str, max_evals: int | None,
                         seed: int) -> FeatureExplainer:
-        n = len(self.feature_names)
-        mapping = (np.arange(n) if self.preprocess is None
-                   else encoded_feature_map(self.preprocess, n))
-        if mapping is None or type(self.final_estimator).__name__ not in TREE_MODELS:
-            return self._permutation(background, output, max_evals, seed)
-        return self._tree_or_permutation(self.final_estimator, self._encode,
-                                         aggregation_matrix(mapping, n), background, output,
-                                         max_evals, seed)
+        anatomy = decompose(self.estimator, self.feature_names)
+        if anatomy.family is None:
+            return self._permutation(background, output, max_evals, seed,
+                                     note=f"{anatomy.reason}; sampled model-agnostic explainer "
+                                          f"used")
+        return self._exact_or_permutation(anatomy.family, anatomy.parts, background, output,
+                                          max_evals, seed, calibrated=anatomy.calibrated)
 
 
 def _sklearn_feature_names(estimator: Any, given: Sequence[str] | None, where: str) -> list[str]:
@@ -302,11 +305,16 @@ class LightGBMAdapter(ModelAdapter):
                 out[:, j] = pd.to_numeric(x[col], errors="coerce").to_numpy(dtype=float)
         return out
 
+    def _margin(self, matrix: np.ndarray) -> np.ndarray:
+        """The booster's raw output (log-odds for binary objectives)."""
+        return np.asarray(self.booster.predict(matrix, raw_score=True), dtype=float).ravel()
+
     def _make_explainer(self, background: pd.DataFrame, output: str, max_evals: int | None,
                         seed: int) -> FeatureExplainer:
         n = len(self.feature_names)
-        return self._tree_or_permutation(self.booster, self._encode, np.eye(n), background,
-                                         output, max_evals, seed)
+        part = ModelPart(self.booster, self._encode, np.eye(n), self._margin,
+                         encoded_names=self.feature_names)
+        return self._exact_or_permutation("tree", [part], background, output, max_evals, seed)
 
 
 # ---- XGBoost -----------------------------------------------------------------------------------
@@ -339,7 +347,7 @@ class XGBoostAdapter(ModelAdapter):
                          f"XGBoost Booster ({objective or 'unknown objective'})")
         self.booster = booster
         self._xgb = xgb
-        self._margin = objective == "binary:logitraw"
+        self._logit_raw = objective == "binary:logitraw"
 
     def _encode(self, frame: pd.DataFrame) -> np.ndarray:
         x = self.inputs(frame)
@@ -349,13 +357,19 @@ class XGBoostAdapter(ModelAdapter):
     def predict_score(self, frame: pd.DataFrame) -> np.ndarray:
         matrix = self._xgb.DMatrix(self._encode(frame), feature_names=list(self.feature_names))
         score = np.asarray(self.booster.predict(matrix), dtype=float).ravel()
-        return 1.0 / (1.0 + np.exp(-score)) if self._margin else score
+        return 1.0 / (1.0 + np.exp(-score)) if self._logit_raw else score
+
+    def _margin(self, matrix: np.ndarray) -> np.ndarray:
+        """The booster's raw output (log-odds for binary objectives)."""
+        data = self._xgb.DMatrix(matrix, feature_names=list(self.feature_names))
+        return np.asarray(self.booster.predict(data, output_margin=True), dtype=float).ravel()
 
     def _make_explainer(self, background: pd.DataFrame, output: str, max_evals: int | None,
                         seed: int) -> FeatureExplainer:
         n = len(self.feature_names)
-        return self._tree_or_permutation(self.booster, self._encode, np.eye(n), background,
-                                         output, max_evals, seed)
+        part = ModelPart(self.booster, self._encode, np.eye(n), self._margin,
+                         encoded_names=self.feature_names)
+        return self._exact_or_permutation("tree", [part], background, output, max_evals, seed)
 
 
 # ---- loading -----------------------------------------------------------------------------------

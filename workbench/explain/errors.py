@@ -1,8 +1,8 @@
 """Errors of the explain package, each a subclass of the project's exception types.
 
 A model that cannot be loaded is a config problem (`ConfigError`, exit code 2 in the CLI); a model
-whose inputs do not match the log is a data-source problem; an explanation that fails its own
-consistency check is an internal failure, reported with what was checked.
+whose inputs do not match the log is a data-source problem; a model an exact SHAP algorithm cannot
+read is an explanation problem the adapters handle by choosing another explainer.
 """
 
 from __future__ import annotations
@@ -27,4 +27,8 @@ class FeatureMismatchError(DataSourceError):
 
 
 class ExplanationError(WorkbenchError, RuntimeError):
-    """SHAP values failed a consistency check (e.g. they do not add up to the model output)."""
+    """SHAP values cannot be computed as asked for this model."""
+
+
+class UnsupportedModelError(ExplanationError):
+    """An exact SHAP algorithm cannot read this model; the caller picks another explainer."""

@@ -20,14 +20,13 @@ from workbench.data.schema import ColumnKind, FeatureSpec, is_numeric
 from workbench.exceptions import InvalidInputError
 from workbench.explain.adapters import ModelAdapter, adapter_for
 from workbench.explain.results import (
-    ExplainerInfo,
     FailingRecords,
     FeatureContribution,
     Neighbour,
     RecordExplanation,
 )
 from workbench.explain.sampling import DEFAULT_BACKGROUND_ROWS, reference_background
-from workbench.explain.shap_values import ShapValues, explain_rows
+from workbench.explain.shap_values import ShapValues, explain_rows, explainer_info
 
 FAILING_KINDS = q.FAILING_KINDS
 # Percentiles are read off 201 reference quantiles (every 0.5 %), interpolated linearly.
@@ -241,11 +240,11 @@ def explain_failing(store: LogStore, kind: str = "fp", *, start: datetime | None
     logged = pd.to_numeric(df["_wb_score"], errors="coerce").to_numpy(dtype=float)
     diff = float(np.nanmax(np.abs(logged - model_score))) if len(frame) and np.isfinite(
         logged).any() else None
-    info = ExplainerInfo(
-        model=adapter.name, model_hash=adapter.file_hash[:16], model_type=adapter.description,
-        task=adapter.task, kind=explainer.kind, output=explainer.output,
+    info = explainer_info(
+        adapter, explainer,
         base_value=values.base_value if len(frame) else explainer.expected_value(),
-        background_rows=len(background), seed=seed, max_evals=explainer.max_evals)
+        background_rows=len(background), seed=seed,
+        additivity_gap=values.additivity_error if len(frame) else None)
     return FailingRecords(
         incident=store.incident.title, kind=kind, window={"start": start, "end": end},
         segment={"column": str(segment[0]), "value": str(segment[1])} if segment else None,

@@ -6,7 +6,7 @@ SHAP values are in the units named by `ExplainerInfo.output` (see `shap_values`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,20 +21,57 @@ KIND_LABELS = {
 }
 
 
+ATTRIBUTION_STATUSES = ("done", "skipped", "failed", "not_configured")
+
+
 @dataclass(frozen=True)
 class ExplainerInfo(Serialisable):
-    """How SHAP values were computed, so a reader can reproduce them."""
+    """How SHAP values were computed, so a reader can reproduce them.
+
+    additivity_gap: largest |base value + sum of values - model output| over the explained rows,
+    in `output` units; note: how the values were obtained when `kind` does not say it all (a
+    fallback, a calibrated model explained on its margin); merged_columns: raw inputs whose
+    value sums several encoded columns (one-hot), with those columns.
+    """
 
     model: str
     model_hash: str
     model_type: str
     task: str
-    kind: str  # "tree" (exact interventional tree SHAP) or "permutation" (model-agnostic)
-    output: str  # "probability", "log_odds" or "raw"
+    kind: str  # "tree" / "linear" (exact) or "permutation" (model-agnostic, sampled)
+    output: str  # "probability", "log_odds", "raw" or "margin"
     base_value: float
     background_rows: int
     seed: int
     max_evals: int | None = None
+    additivity_gap: float | None = None
+    note: str | None = None
+    merged_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttributionStatus(Serialisable):
+    """What became of the SHAP attribution step of `diagnose`, and what it cost.
+
+    status: "done", "skipped" (over its time budget, or nothing to compare), "failed" (the reason
+    says why; the diagnosis went on without it) or "not_configured" (no [model] section);
+    rows: rows explained over both windows; seconds: time spent, budget: the time it was given.
+    """
+
+    status: str
+    reason: str | None = None
+    rows: int = 0
+    seconds: float = 0.0
+    budget: float | None = None
+    explainer: str | None = None
+    output: str | None = None
+    additivity_gap: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a status outside the vocabulary of the `--json` contract."""
+        if self.status not in ATTRIBUTION_STATUSES:
+            raise ValueError(f"attribution status must be one of {ATTRIBUTION_STATUSES}, "
+                             f"got {self.status!r}")
 
 
 @dataclass(frozen=True)

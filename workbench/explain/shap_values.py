@@ -1,16 +1,22 @@
-"""SHAP values per original feature: exact tree SHAP where possible, a bounded permutation
-explainer otherwise, with an in-memory cache so repeated requests are instant.
+"""SHAP values per raw input column, and what every explainer shares: additivity measured and
+reported (never raised), an in-memory cache so repeated requests are instant.
+
+Explainers (chosen per model by the adapters, see `estimators`):
+- "tree" (`tree_shap`): exact interventional tree SHAP on the final estimator(s) of a pipeline.
+- "linear" (`linear_shap`): exact linear SHAP (SHAP's LinearExplainer) on linear models.
+- "permutation" (here): model-agnostic, sampled with a bounded number of model evaluations.
 
 Output units (documented in every result as `output`):
 - "probability" (default for classifiers): values add up to the predicted probability minus
   its mean over the background sample, so they read directly against the decision threshold.
-- "log_odds": the same in log-odds (the trees' own units); useful when probabilities saturate.
+- "log_odds": the same in log-odds (boosted trees' and logistic models' own units).
 - "raw" (regressors): the prediction itself.
+- "margin": a classifier's raw output that is not its probability through the logistic function
+  (e.g. the models a CalibratedClassifierCV averages), reported when probability cannot be
+  explained exactly.
 
-Tree models use `shap.TreeExplainer(model, background, feature_perturbation="interventional")`:
-exact Shapley values of the model with "absent" features drawn from the background rows. Every
-result is checked for additivity (base value + sum of values = the model's own output); a
-failure raises `ExplanationError` rather than returning numbers that do not add up.
+Every result carries its additivity gap: the largest |base value + sum of values - model output|
+over the explained rows, in the output units.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import hashlib
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +33,21 @@ import numpy as np
 import pandas as pd
 import shap
 
-from workbench.explain.errors import ExplanationError
+from workbench.explain.results import ExplainerInfo
 
-OUTPUTS = ("probability", "log_odds", "raw")
+OUTPUTS = ("probability", "log_odds", "raw")  # what a caller may ask for
 DEFAULT_MAX_EVALS = 500  # model evaluations per explained row for the permutation explainer
+# Largest additivity gap (relative to the output's scale) an exact explainer may show on its
+# probe before the adapter considers that SHAP misread the model and explains it otherwise.
 ADDITIVITY_TOL = 1e-4
 _EPS = 1e-12
 
 Score = Callable[[pd.DataFrame], np.ndarray]
-Encode = Callable[[pd.DataFrame], np.ndarray]
 
 
 @dataclass(frozen=True)
 class ShapValues:
-    """SHAP values of explained rows, one column per original feature.
+    """SHAP values of explained rows, one column per raw input feature.
 
     `base_value + values.sum(axis=1) == model_output` up to `additivity_error`.
     """
@@ -77,21 +84,38 @@ def to_output(score: np.ndarray, output: str) -> np.ndarray:
     return score
 
 
-class FeatureExplainer(ABC):
-    """Explains a model's output on rows of original features (a frame with the model's columns).
+def additive(values: ShapValues) -> bool:
+    """Whether the values add up to the model output within ADDITIVITY_TOL (relative)."""
+    scale = max(1.0, float(np.max(np.abs(values.model_output)))) if len(values.values) else 1.0
+    return values.additivity_error <= ADDITIVITY_TOL * scale
 
-    Constructors only store and prepare; `explain` validates the frame and checks additivity.
+
+class FeatureExplainer(ABC):
+    """Explains a model's output on rows of raw inputs (a frame with the model's columns).
+
+    target: the model output the values add up to, in `output` units; note: how the values were
+    obtained when that is not obvious from `kind`; merged_columns: raw inputs whose values sum
+    several encoded columns. Constructors only store and prepare; `explain` validates the frame
+    and measures additivity.
     """
 
     kind: str = ""
 
     def __init__(self, feature_names: Sequence[str], output: str, background_rows: int,
-                 score: Score, max_evals: int | None = None) -> None:
+                 target: Score, max_evals: int | None = None, *, note: str | None = None,
+                 merged_columns: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.feature_names = tuple(feature_names)
         self.output = output
         self.background_rows = background_rows
         self.max_evals = max_evals
-        self._score = score
+        self.note = note
+        self.merged_columns = dict(merged_columns or {})
+        self._target = target
+
+    @property
+    def model_rows_per_row(self) -> int:
+        """Rows the model scores to explain one row (0: the explainer reads the model itself)."""
+        return 0
 
     def explain(self, frame: pd.DataFrame, ids: Sequence[str] | None = None) -> ShapValues:
         """SHAP values of every row of frame (uncached; see `explain_rows` for the cache)."""
@@ -101,78 +125,20 @@ class FeatureExplainer(ABC):
             return ShapValues(self.feature_names, values, self.expected_value(), np.zeros(0),
                               self.output, self.kind, 0.0, tuple(ids) if ids is not None else None)
         values, base = self._compute(frame)
-        target = to_output(self._score(frame), self.output)
-        error = float(np.max(np.abs(base + values.sum(axis=1) - target)))
-        if error > ADDITIVITY_TOL * max(1.0, float(np.max(np.abs(target)))):
-            raise ExplanationError(
-                f"The {self.kind} SHAP values do not add up to the model output "
-                f"({self.output}): the largest gap is {error:.3g} (tolerance {ADDITIVITY_TOL}). "
-                f"Try another output (probability/log_odds) or report the model type."
-            )
+        target = np.asarray(self._target(frame), dtype=float)
+        gap = float(np.max(np.abs(base + values.sum(axis=1) - target)))
         for array in (values, target):
             array.setflags(write=False)
         return ShapValues(self.feature_names, values, float(base), target, self.output,
-                          self.kind, error, tuple(str(i) for i in ids) if ids is not None else None)
+                          self.kind, gap, tuple(str(i) for i in ids) if ids is not None else None)
 
     @abstractmethod
     def _compute(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
-        """(values per original feature, base value) for a validated frame."""
+        """(values per raw input feature, base value) for a validated frame."""
 
     @abstractmethod
     def expected_value(self) -> float:
         """The base value: the mean model output over the background."""
-
-
-class TreeShapExplainer(FeatureExplainer):
-    """Exact interventional tree SHAP on the final estimator, mapped back to original features.
-
-    encode: frame -> the matrix the tree model takes (a pipeline's preprocessing);
-    aggregate: encoded columns x features 0/1 matrix summing encoded values per feature.
-    """
-
-    kind = "tree"
-
-    def __init__(self, model: Any, encode: Encode, aggregate: np.ndarray,
-                 feature_names: Sequence[str], background: pd.DataFrame, output: str,
-                 score: Score) -> None:
-        super().__init__(feature_names, output, len(background), score)
-        self._encode = encode
-        self._aggregate = aggregate
-        model_output = "probability" if output == "probability" else "raw"
-        data = encode(background.loc[:, list(feature_names)])
-        self._tree = shap.TreeExplainer(model, data, feature_perturbation="interventional",
-                                        model_output=model_output)
-        self._dtype = getattr(self._tree.model, "input_dtype", np.float64)
-        if self._dtype == np.float32:
-            # The explainer takes float32 inputs like scikit-learn; so must the background.
-            self._tree.data = np.asarray(data, dtype=np.float32)
-            _float32_safe_thresholds(self._tree.model)
-
-    def _compute(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
-        x = np.asarray(self._encode(frame), dtype=self._dtype)
-        phi = np.asarray(self._tree.shap_values(x, check_additivity=False), dtype=float)
-        if phi.ndim == 3:  # one output per class: explain the positive class
-            phi = phi[..., -1]
-        return phi @ self._aggregate, self.expected_value()
-
-    def expected_value(self) -> float:
-        expected = np.atleast_1d(np.asarray(self._tree.expected_value, dtype=float))
-        return float(expected[-1])
-
-
-def _float32_safe_thresholds(ensemble: Any) -> None:
-    """Round split thresholds down to float32 so every code path splits like scikit-learn.
-
-    scikit-learn compares float32 inputs with float64 thresholds, which lie between two float32
-    values; SHAP's interventional algorithm stores thresholds as float32, so a value just above
-    a threshold can round onto it and take the wrong branch (the values then do not add up).
-    The largest float32 not above the threshold splits every float32 input exactly as before.
-    """
-    thresholds = np.asarray(ensemble.thresholds, dtype=np.float64)
-    down = thresholds.astype(np.float32)
-    down = np.where(down.astype(np.float64) > thresholds,
-                    np.nextafter(down, np.float32(-np.inf)), down)
-    ensemble.thresholds = down.astype(np.float64)
 
 
 class PermutationShapExplainer(FeatureExplainer):
@@ -186,14 +152,21 @@ class PermutationShapExplainer(FeatureExplainer):
     kind = "permutation"
 
     def __init__(self, score: Score, feature_names: Sequence[str], background: pd.DataFrame,
-                 output: str, max_evals: int | None = None, seed: int = 0) -> None:
+                 output: str, max_evals: int | None = None, seed: int = 0, *,
+                 note: str | None = None) -> None:
         n = len(feature_names)
         budget = DEFAULT_MAX_EVALS if max_evals is None else int(max_evals)
-        super().__init__(feature_names, output, len(background), score,
-                         max(budget, 2 * n + 1))
+        super().__init__(feature_names, output, len(background),
+                         lambda frame: to_output(score(frame), output),
+                         max(budget, 2 * n + 1), note=note)
         self._background = background.loc[:, list(feature_names)].reset_index(drop=True)
         self._seed = seed
         self._base: float | None = None
+
+    @property
+    def model_rows_per_row(self) -> int:
+        """About max_evals evaluations, each on every background row."""
+        return int(self.max_evals or DEFAULT_MAX_EVALS) * self.background_rows
 
     def _compute(self, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
         codec = _Codec(self._background, frame)
@@ -201,7 +174,7 @@ class PermutationShapExplainer(FeatureExplainer):
                                           max_samples=len(self._background))
 
         def model(z: np.ndarray) -> np.ndarray:
-            return to_output(self._score(codec.decode(z)), self.output)
+            return self._target(codec.decode(z))
 
         explainer = shap.PermutationExplainer(model, masker, seed=self._seed)
         result = explainer(codec.encode(frame), max_evals=self.max_evals, silent=True)
@@ -211,7 +184,7 @@ class PermutationShapExplainer(FeatureExplainer):
 
     def expected_value(self) -> float:
         if self._base is None:
-            self._base = float(np.mean(to_output(self._score(self._background), self.output)))
+            self._base = float(np.mean(self._target(self._background)))
         return self._base
 
 
@@ -330,3 +303,15 @@ def explain_rows(adapter: Any, frame: pd.DataFrame, background: pd.DataFrame, *,
            frame_digest(adapter.inputs(background, "the background sample")), explainer.output,
            max_evals, seed)
     return cached(key, lambda: explainer.explain(frame, ids))
+
+
+def explainer_info(adapter: Any, explainer: FeatureExplainer, *, base_value: float,
+                   background_rows: int, seed: int,
+                   additivity_gap: float | None = None) -> ExplainerInfo:
+    """How the values of an adapter's explainer were computed, for a result."""
+    return ExplainerInfo(
+        model=adapter.name, model_hash=adapter.file_hash[:16], model_type=adapter.description,
+        task=adapter.task, kind=explainer.kind, output=explainer.output, base_value=base_value,
+        background_rows=background_rows, seed=seed, max_evals=explainer.max_evals,
+        additivity_gap=additivity_gap, note=explainer.note,
+        merged_columns=explainer.merged_columns)
