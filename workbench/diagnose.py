@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
-from workbench.results import Diagnosis, Hypothesis
+from workbench.explain.budget import check_budget
+from workbench.results import Diagnosis, Evidence, Hypothesis
 from workbench.stages import context, hypotheses, metrics
 from workbench.stages.decomposition import decompose_metric
 from workbench.stages.features import analyse_features
@@ -21,20 +23,28 @@ from workbench.stages.slices import discover_slices
 from workbench.stages.triage import Triage, bucket_phase, run_triage
 from workbench.stats import changepoint
 
+if TYPE_CHECKING:
+    from workbench.explain.results import AttributionStatus
+
 Progress = Callable[[str], None]
 
 
 def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
              end: datetime | None = None, bucket: str | None = None, metric: str | None = None,
              store: LogStore | None = None, progress: Progress | None = None,
-             attribution: bool = True, split: datetime | None = None) -> Diagnosis:
+             attribution: bool = True, split: datetime | None = None,
+             attribution_budget: float | None = None) -> Diagnosis:
     """Triage, isolate and rank hypotheses for an incident over [start, end).
 
     With a [model] in the config and `attribution`, the feature whose mean |SHAP| grew most
-    between the windows strengthens the hypotheses naming it (SHAP on ~1000 sampled rows).
+    between the windows strengthens the hypotheses naming it (SHAP on up to 1000 sampled rows,
+    fewer when `attribution_budget` seconds do not allow them; default
+    `workbench.explain.DEFAULT_BUDGET_SECONDS`). Attribution never fails the diagnosis: what it
+    did is in `Diagnosis.attribution`.
     """
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
+    attribution_budget = check_budget(attribution_budget)
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
     own = store is None
@@ -66,12 +76,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
                          missing_columns=store.missing_in_production(), quality=faults)
         say("slices: segments whose errors rose most")
         slices = discover_slices(store, triage, report.drift) if triage.onset else ()
-        attributed = None
-        if attribution and incident.model is not None and triage.onset is not None:
-            from workbench.explain import attribution_evidence
-
-            say("model: SHAP attribution drift between the windows")
-            attributed = attribution_evidence(store, triage.baseline, triage.current)
+        attributed, attribution_status = _attribution(store, triage, attribution,
+                                                      attribution_budget, say)
         say("ranking hypotheses")
         ranked = hypotheses.rank(triage, report, changes, versions, serving, segments, skew,
                                  attributed, decomposition, faults)
@@ -92,8 +98,30 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         series=triage.series, drift=report.drift, histograms=report.histograms,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
-        decomposition=decomposition, quality=faults,
+        decomposition=decomposition, quality=faults, attribution=attribution_status,
     )
+
+
+def _attribution(store: LogStore, triage: Triage, wanted: bool, budget: float,
+                 say: Progress) -> tuple[tuple[str | None, tuple[Evidence, ...]] | None,
+                                         AttributionStatus]:
+    """(feature and evidence for the ranking, or None; what the attribution step did)."""
+    from workbench.explain.results import AttributionStatus
+
+    if store.incident.model is None:
+        return None, AttributionStatus("not_configured",
+                                       "no [model] section in the incident config")
+    if not wanted:
+        return None, AttributionStatus("skipped", "attribution was turned off")
+    if triage.onset is None:
+        return None, AttributionStatus("skipped", "no onset: there are no windows to compare")
+    from workbench.explain.attribution import budgeted_attribution
+
+    say("model: SHAP attribution drift between the windows")
+    outcome = budgeted_attribution(store, triage.baseline, triage.current, budget=budget)
+    if outcome.status.status != "done":
+        say(f"model: attribution {outcome.status.status}: {outcome.status.reason}")
+    return (outcome.feature, outcome.evidence), outcome.status
 
 
 def segment_change_time(store: LogStore, triage: Triage, segment: str) -> datetime | None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.timeutil import iso
+
+if TYPE_CHECKING:
+    from workbench.explain.results import AttributionStatus
 
 SIGNATURES = (
     "upstream_data_change", "distribution_shift", "training_serving_skew",
@@ -274,6 +277,7 @@ class Diagnosis(Serialisable):
     notes: tuple[str, ...] = ()  # what the reading of the sources left out or assumed
     decomposition: Decomposition | None = None  # the metric's change split into its causes
     quality: tuple[QualityFault, ...] = ()  # data-quality faults since the onset
+    attribution: AttributionStatus | None = None  # what the SHAP attribution step did
 
     @property
     def top(self) -> Hypothesis | None:
