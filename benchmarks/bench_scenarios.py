@@ -111,14 +111,16 @@ def _mark(ok: bool) -> str:
 def print_table(results: list[dict[str, Any]], summ: dict[str, Any]) -> None:
     """The human-readable accuracy table."""
     print(f"{'scenario':38} {'signature':24} {'sig':>4} {'culp':>5} {'top3':>5} "
-          f"{'onset err':>9} {'diag s':>7}")
+          f"{'onset err':>9} {'explained':>9} {'diag s':>7}")
     for r in results:
         g = r["grade"]
         if g.healthy:
             continue
         err = "none" if g.onset_error_buckets is None else f"{g.onset_error_buckets:.1f}"
+        share = "-" if g.culprit_share is None else f"{g.culprit_share:.0%}"
         print(f"{g.scenario:38} {g.signature:24} {_mark(g.top1_signature):>4} "
-              f"{_mark(g.top1_culprit):>5} {_mark(g.top3):>5} {err:>9} {r['diagnose_s']:7.1f}")
+              f"{_mark(g.top1_culprit):>5} {_mark(g.top3):>5} {err:>9} {share:>9} "
+              f"{r['diagnose_s']:7.1f}")
     print(f"\n{'healthy control':38} {'onset':24} {'max score':>10} {'quiet':>6} {'diag s':>7}")
     for r in results:
         g = r["grade"]

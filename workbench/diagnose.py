@@ -58,7 +58,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         say("decomposition: how much of the change the input shifts explain")
         decomposition = decompose_metric(store, triage, report.drift, report.counts)
         say("quality: missing values, unseen categories, numbers as text, repeated ids")
-        faults = find_faults(store, triage, report.drift)
+        faults = find_faults(store, triage, report.drift, report.null_shift_times)
         say("context: change log, model versions, serving, segments")
         changes = context.change_events(store, triage)
         versions = context.rollouts(store, triage)

@@ -225,6 +225,7 @@ class QualityFault(Serialisable):
     z: float
     rows: int  # rows of the current window the rate is over
     detail: str = ""  # e.g. the unseen categories with their shares
+    start: datetime | None = None  # when the rate changed, where a change point locates it
 
 
 VERDICTS = ("healthy", "suspect", "failing", "unknown")

@@ -140,6 +140,29 @@ class Stuck(Fault):
 
 
 @dataclass(frozen=True)
+class PartlyMissing(Fault):
+    """A feed fills a feature less often: a share of served values is null, `before` of them
+    already before `at` (a feature that always had gaps) and `after` from then on. Rows are
+    picked by a hash of their position, so the generator's random stream is untouched."""
+
+    column: str = ""
+    before: float = 0.0
+    after: float = 0.0
+
+    def active(self, t_us: np.ndarray) -> np.ndarray:
+        return np.ones(len(np.asarray(t_us)), dtype=bool)
+
+    def served(self, served: pd.DataFrame, raw: pd.DataFrame, t_us: np.ndarray) -> None:
+        after = np.asarray(t_us) >= utc_us(self.at)
+        draw = (np.arange(len(served), dtype=np.uint64) * np.uint64(2654435761)
+                % np.uint64(10_000)).astype(float) / 10_000
+        share = np.where(after, self.after, self.before)
+        values = served[self.column].to_numpy(dtype=float).copy()
+        values[draw < share] = np.nan
+        served[self.column] = values
+
+
+@dataclass(frozen=True)
 class ServingOutage(Fault):
     """The serving path degrades: slower, and a share of requests fail or get a fallback.
 

@@ -34,6 +34,7 @@ class Grade:
     max_score: float
     quiet: bool  # healthy controls: no onset and nothing scored >= QUIET_SCORE
     top: tuple[dict[str, Any], ...]  # the first three hypotheses, abridged
+    culprit_share: float | None = None  # the explained share of the first culprit hypothesis
 
     @property
     def healthy(self) -> bool:
@@ -95,7 +96,15 @@ def grade(diagnosis: dict[str, Any], truth: dict[str, Any]) -> Grade:
         onset_ok=error is not None and error <= tolerance,
         max_score=max_score, quiet=healthy and onset is None and max_score < QUIET_SCORE,
         top=tuple(_abridged(h) for h in hyps[:3]),
+        culprit_share=None if healthy else _culprit_share(hyps, truth),
     )
+
+
+def _culprit_share(hyps: list[dict[str, Any]], truth: dict[str, Any]) -> float | None:
+    """The share of the metric's change the first hypothesis naming the culprit explains."""
+    named = next((h for h in hyps if names_culprit(h, truth)), None)
+    explained = (named or {}).get("explained")
+    return float(explained["share"]) if explained else None
 
 
 def _abridged(h: dict[str, Any]) -> dict[str, Any]:

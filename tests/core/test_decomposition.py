@@ -48,6 +48,12 @@ def test_the_two_parts_add_up_to_the_gap_exactly():
     a_c[2] = d_c[2] = 0.0  # a cell seen in one window only
     split = decompose.two_factor(a_b, d_b, a_c, d_c)
     assert split.covariate + split.relation == pytest.approx(split.gap, abs=1e-12)
+    raw = decompose.two_factor(a_b, d_b, a_c, d_c, prior=0.0)
+    q_b, q_c = d_b / d_b.sum(), d_c / d_c.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_b, r_c = a_b / d_b, a_c / d_c
+    both = (d_b > 0) & (d_c > 0)
+    assert raw.relation == pytest.approx(np.sum(((q_b + q_c) / 2 * (r_c - r_b))[both]))
     assert split.gap == pytest.approx(a_c.sum() / d_c.sum() - a_b.sum() / d_b.sum())
 
 
@@ -56,6 +62,17 @@ def test_a_pure_covariate_shift_is_explained_by_the_inputs():
     shifted = np.array([0.1, 0.15, 0.2, 0.2, 0.2, 0.15])
     share, _ = _covariate_share(_cells(rng, BASE_SHARES, shifted, RATES, RATES))
     assert share >= 0.8
+
+
+def test_a_cell_seen_once_before_cannot_pass_its_noise_off_as_a_relation_change():
+    """A unit change moves every current row into the above-range bin, which held one baseline
+    row: the whole change is the shift."""
+    a_b = np.array([30.0, 40.0, 0.0])
+    d_b = np.array([1000.0, 1000.0, 1.0])
+    a_c = np.array([0.0, 0.0, 150.0])
+    d_c = np.array([0.0, 0.0, 2000.0])
+    split = decompose.two_factor(a_b, d_b, a_c, d_c)
+    assert split.covariate / split.gap >= 0.95
 
 
 def test_a_pure_relation_change_is_left_as_residual():
@@ -69,7 +86,8 @@ def test_the_95_percent_interval_covers_the_truth_in_nine_seeds_of_ten():
     population (no sampling), the estimate and its interval on samples."""
     shifted = np.array([0.1, 0.15, 0.2, 0.2, 0.2, 0.15])
     rates_cur = RATES * 1.4
-    truth = decompose.two_factor(RATES * BASE_SHARES, BASE_SHARES, rates_cur * shifted, shifted)
+    truth = decompose.two_factor(RATES * BASE_SHARES, BASE_SHARES, rates_cur * shifted, shifted,
+                                 prior=0.0)
     true_share = truth.covariate / truth.gap
     covered = 0
     seeds = range(100)

@@ -40,6 +40,8 @@ class FeatureReport:
     symptoms: tuple[PipelineSymptom, ...]
     # Per (window, feature, bin) outcome counts of the log, which the decomposition reads.
     counts: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    # When each feature's missing rate changed (significant change point), by feature name.
+    null_shift_times: dict[str, datetime] = field(default_factory=dict)
 
 
 def analyse_features(store: LogStore, baseline: Window, current: Window,
@@ -63,7 +65,8 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
                               shift_times.get(spec.feature.name)))
         hists.append(_histogram(spec, r[0], b[0], c[0]))
     return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline),
-                         counts=prod)
+                         counts=prod, null_shift_times=_null_shift_times(profile, features,
+                                                                         bucket_seconds))
 
 
 def _by_window_and_feature(df: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
@@ -187,6 +190,25 @@ def _shift_times(profile: pd.DataFrame, features: list,
         cp = changepoint.detect(values, w, min_relative=0.05, phase=phase)
         if cp is not None:
             start = changepoint.ramp_start(values, w, cp, phase)
+            out[f.name] = profile["bucket"].iloc[start].to_pydatetime()
+    return out
+
+
+def _null_shift_times(profile: pd.DataFrame, features: list,
+                      bucket_seconds: int) -> dict[str, datetime]:
+    """When each feature's per-bucket missing rate shifted (significant change point)."""
+    out = {}
+    weights = profile["n"].astype(float).to_numpy()
+    phase = bucket_phase(profile, bucket_seconds)
+    for i, f in enumerate(features):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = 1.0 - profile[f"nn{i}"].astype(float).to_numpy() / weights
+        if not np.nanmax(values, initial=0.0) > 0:
+            continue
+        w = np.where(np.isfinite(values), weights, 0.0)
+        cp = changepoint.detect(np.nan_to_num(values), w, min_relative=0.05, phase=phase)
+        if cp is not None:
+            start = changepoint.ramp_start(np.nan_to_num(values), w, cp, phase)
             out[f.name] = profile["bucket"].iloc[start].to_pydatetime()
     return out
 

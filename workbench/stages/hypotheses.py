@@ -38,7 +38,7 @@ from workbench.results import (
 from workbench.stages.context import Rollout, SegmentShift, ServingSignal, concentration
 from workbench.stages.decomposition import explained_share
 from workbench.stages.features import FeatureReport
-from workbench.stages.isolation import NEAR
+from workbench.stages.isolation import ALIGNED, NEAR
 from workbench.stages.quality import RATE_FLOOR as QUALITY_FLOOR
 from workbench.stages.skew import SkewReport
 from workbench.stages.triage import Triage
@@ -274,11 +274,11 @@ def _feature_candidates(triage: Triage, report: FeatureReport,
         t = _timing(d.shift_time, triage)
         dep = 0.3 + 0.7 * min(1.0, d.dependence / 0.5)
         ev = _feature_evidence(d, triage)
-        if change is not None and c >= 0.2:
+        if change is not None and c >= NEAR:
             summary = (f"Feature {d.feature!r} shifted at the onset ({phrase}; PSI "
                        f"{d.psi_onset:.2f}) right after {_change_phrase(change)}: check that "
                        f"change's effect on {d.feature!r} and revert or correct it.")
-            ev.append(Evidence("change_proximity", c, None, "change log", 0.2, change.id))
+            ev.append(Evidence("change_proximity", c, None, "change log", NEAR, change.id))
             out.append(Candidate("upstream_data_change", "input_data",
                                  m * t * dep * (0.6 + 0.4 * c), summary, feature=d.feature,
                                  change_id=change.id, evidence=ev, when=d.shift_time))
@@ -334,7 +334,7 @@ def _quality_candidates(faults: tuple[QualityFault, ...],
             ev.append(Evidence("change_proximity", c, None, "change log", NEAR, change.id))
         out.append(Candidate(signature, layer, score, summary, feature=f.feature,
                              change_id=change.id if change and c >= NEAR else None,
-                             evidence=ev))
+                             evidence=ev, when=f.start))
     return out
 
 
@@ -352,7 +352,7 @@ def _pipeline_candidates(triage: Triage, report: FeatureReport,
         out.append(Candidate(
             "silent_pipeline_failure", "feature_pipeline", 0.9 * s.share_current, summary,
             feature=s.feature, when=s.start,
-            change_id=change.id if change and change.proximity >= 0.2 else None,
+            change_id=change.id if change and change.proximity >= NEAR else None,
             evidence=[Evidence(f"share_buckets_{s.kind}", s.share_current, s.share_baseline,
                                "current vs baseline", 0.5)]))
     for d in report.drift:
@@ -387,7 +387,7 @@ def _skew_candidates(skew: SkewReport | None,
                    f"code with training and replay.")
         out.append(Candidate(
             "training_serving_skew", "feature_pipeline", score, summary, feature=f.feature,
-            change_id=change.id if change and change.proximity >= 0.2 and new else None,
+            change_id=change.id if change and change.proximity >= NEAR and new else None,
             evidence=[Evidence("skew_share_rows", f.share_current, f.share_baseline,
                                "current vs baseline", skew.tolerance,
                                f"{f.rows_current} recomputed rows; mean |diff| "
@@ -407,7 +407,7 @@ def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...],
         material = 0.6 if diff is None else 1 - math.exp(-diff / 0.5)
         score = v.alignment * material
         summary = (f"Model version {v.version} started serving at {iso(v.first_seen)} "
-                   f"({'at' if v.alignment > 0.5 else 'away from'} the onset); "
+                   f"({'at' if v.alignment > ALIGNED else 'away from'} the onset); "
                    + (f"{triage.metric.name} {v.metric_previous:.4g} under {v.previous} vs "
                       f"{v.metric_version:.4g} under {v.version}" if diff is not None else
                       "no metric to compare")
@@ -432,7 +432,7 @@ def _serving_candidates(triage: Triage, serving: tuple[ServingSignal, ...],
                    f"{iso(s.change_time)}: check the serving infrastructure and its dependencies.")
         out.append(Candidate(
             "serving_infrastructure", "serving", score, summary, when=s.change_time,
-            change_id=change.id if change and change.proximity >= 0.2 else None,
+            change_id=change.id if change and change.proximity >= NEAR else None,
             evidence=[Evidence(s.name, s.after, s.before, "after vs before change point")]))
     return out
 

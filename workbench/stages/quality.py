@@ -9,6 +9,7 @@ rows does not.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from workbench.data import LogStore
 from workbench.data.schema import is_numeric, is_text
@@ -39,24 +40,29 @@ def is_jump(p_base: float, n_base: int, p_cur: float, n_cur: int) -> tuple[bool,
     return z >= Z_MIN and big, z
 
 
-def find_faults(store: LogStore, triage: Triage,
-                drift: tuple[FeatureDrift, ...]) -> tuple[QualityFault, ...]:
-    """Every data-quality fault of the current window (empty without an onset)."""
+def find_faults(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ...],
+                null_times: dict[str, datetime] | None = None) -> tuple[QualityFault, ...]:
+    """Every data-quality fault of the current window (empty without an onset).
+
+    null_times: when each feature's missing rate changed (see `FeatureReport`).
+    """
     if triage.onset is None:
         return ()
-    faults = [*_null_jumps(drift), *_unseen(store, triage, drift), *_type_drift(store, triage),
-              *_duplicates(store, triage)]
+    faults = [*_null_jumps(drift, null_times or {}), *_unseen(store, triage, drift),
+              *_type_drift(store, triage), *_duplicates(store, triage)]
     return tuple(sorted(faults, key=lambda f: -(f.current - f.baseline)))
 
 
-def _null_jumps(drift: tuple[FeatureDrift, ...]) -> list[QualityFault]:
+def _null_jumps(drift: tuple[FeatureDrift, ...],
+                times: dict[str, datetime]) -> list[QualityFault]:
     out = []
     for d in drift:
         fired, z = is_jump(d.null_rate_baseline, d.rows_baseline, d.null_rate_current,
                            d.rows_current)
         if fired:
             out.append(QualityFault("null_rate", d.feature, d.null_rate_baseline,
-                                    d.null_rate_current, z, d.rows_current))
+                                    d.null_rate_current, z, d.rows_current,
+                                    start=times.get(d.feature)))
     return out
 
 
