@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 
-from tests.bad_inputs.base import Builder
+from tests.bad_inputs.base import Builder, with_regression
 from tests.bad_inputs.case import case
 
 EXPLAIN = ("explain", "incident.toml", "--window", "..", "--json")
@@ -45,3 +46,27 @@ def model_unknown_format(b: Builder) -> None:
     """A model file of an unknown format."""
     _model(b, "fraud.bin", b"\x00\x01\x02")
 
+
+def _attribution_failed(name: str) -> Callable[[dict], None]:
+    """A check: the diagnosis stands, its attribution step failed naming the model file."""
+
+    def check(doc: dict) -> None:
+        status = doc["attribution"]
+        assert status["status"] == "failed" and name in status["reason"], status
+        assert doc["onset"] is not None
+
+    return check
+
+
+@case(exit=0, check=_attribution_failed("fraud.skops"))
+def model_corrupt_when_diagnosing_a_regression(b: Builder) -> None:
+    """A corrupt model met by diagnose's attribution step: the diagnosis stands, says why."""
+    with_regression(b)
+    _model(b, "fraud.skops", b"PK\x03\x04 not really a zip archive")
+
+
+@case(exit=0, check=_attribution_failed("trusted = true"))
+def model_pickle_not_trusted_when_diagnosing(b: Builder) -> None:
+    """An untrusted pickle met by diagnose's attribution step: never unpickled, said so."""
+    with_regression(b)
+    _model(b, "fraud.pkl", pickle.dumps({"weights": [1, 2, 3]}))
