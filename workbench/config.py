@@ -89,6 +89,7 @@ class ModelSection:
     task: str | None = None
     threshold: float | None = None
     trusted: bool = False
+    explain_budget: float | None = None  # seconds SHAP attribution may take inside diagnose
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ _SECTION_KEYS = {
         "task",
     },
     "reference": {"source", "label", "csv"},
-    "model": {"path", "task", "threshold", "trusted"},
+    "model": {"path", "task", "threshold", "trusted", "explain_budget"},
     "changes": {"source"},
     "pipeline": {"callable", "columns", "tolerance"},
     "journal": {"path", "author"},
@@ -282,7 +283,8 @@ def parse_incident(data: dict[str, Any], path: Path | None = None) -> Incident:
             source=_source(data["reference"], "reference", base, where),
             label=_opt_str(data["reference"], "label", "[reference]", where),
         ),
-        model=_model(data["model"], base, where) if "model" in data else None,
+        model=_model(data["model"], base, where, _production_task(data))
+        if "model" in data else None,
         changes=(
             ChangesSection(source=_source(data["changes"], "changes", base, where))
             if "changes" in data
@@ -430,7 +432,15 @@ def _csv_options(sec: dict[str, Any], section: str, where: str) -> tuple[tuple[s
     return tuple(out)
 
 
-def _model(sec: dict[str, Any], base: Path, where: str) -> ModelSection:
+def _production_task(data: dict[str, Any]) -> str | None:
+    """The [production] task, when it is a valid one (validated with the section)."""
+    task = data.get("production", {}).get("task") if isinstance(data.get("production"),
+                                                                 dict) else None
+    return task if task in TASKS else None
+
+
+def _model(sec: dict[str, Any], base: Path, where: str,
+           production_task: str | None = None) -> ModelSection:
     name = "[model]"
     task = _opt_str(sec, "task", name, where)
     if task is not None and task not in TASKS:
@@ -440,15 +450,22 @@ def _model(sec: dict[str, Any], base: Path, where: str) -> ModelSection:
         isinstance(threshold, bool) or not isinstance(threshold, int | float)
     ):
         raise ConfigError(f"{where}: {name} threshold must be a number. Got {threshold!r}.")
-    _check_threshold(threshold, task, name, where)
+    _check_threshold(threshold, task or production_task, name, where)
     trusted = sec.get("trusted", False)
     if not isinstance(trusted, bool):
         raise ConfigError(f"{where}: {name} trusted must be true or false. Got {trusted!r}.")
+    budget = sec.get("explain_budget")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float)
+                               or not math.isfinite(budget) or budget <= 0):
+        raise ConfigError(f"{where}: {name} explain_budget must be a positive number of "
+                          f"seconds (the time SHAP attribution may take inside diagnose). "
+                          f"Got {budget!r}.")
     return ModelSection(
         path=base / _req_str(sec, "path", name, where),
         task=task,
         threshold=None if threshold is None else float(threshold),
         trusted=trusted,
+        explain_budget=None if budget is None else float(budget),
     )
 
 

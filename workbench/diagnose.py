@@ -17,6 +17,7 @@ from workbench.stages import context, hypotheses, metrics
 from workbench.stages.decomposition import decompose_metric
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
+from workbench.stages.multivariate import multivariate_drift
 from workbench.stages.quality import find_faults
 from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
@@ -44,9 +45,11 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
     """
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
-    attribution_budget = check_budget(attribution_budget)
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
+    if attribution_budget is None and incident.model is not None:
+        attribution_budget = incident.model.explain_budget
+    attribution_budget = check_budget(attribution_budget)
     own = store is None
     store = store or LogStore(incident)
     try:
@@ -59,6 +62,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         decomposition = decompose_metric(store, triage, report.drift, report.counts)
         say("quality: missing values, unseen categories, numbers as text, repeated ids")
         faults = find_faults(store, triage, report.drift, report.null_shift_times)
+        say("multivariate: a domain classifier between the windows' inputs")
+        joint_shift = multivariate_drift(store, triage, report.drift)
         say("context: change log, model versions, serving, segments")
         changes = context.change_events(store, triage)
         versions = context.rollouts(store, triage)
@@ -73,7 +78,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
                          has_versions=roles.model_version is not None,
                          has_serving_columns=roles.latency is not None or roles.status is not None,
                          has_changes=incident.changes is not None, skew=skew,
-                         missing_columns=store.missing_in_production(), quality=faults)
+                         missing_columns=store.missing_in_production(), quality=faults,
+                         multivariate=joint_shift)
         say("slices: segments whose errors rose most")
         slices = discover_slices(store, triage, report.drift) if triage.onset else ()
         attributed, attribution_status = _attribution(store, triage, attribution,
@@ -99,6 +105,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
         decomposition=decomposition, quality=faults, attribution=attribution_status,
+        multivariate=joint_shift,
     )
 
 

@@ -228,6 +228,22 @@ class QualityFault(Serialisable):
     start: datetime | None = None  # when the rate changed, where a change point locates it
 
 
+@dataclass(frozen=True)
+class MultivariateDrift(Serialisable):
+    """A classifier two-sample test between the baseline and current windows' inputs.
+
+    auc: the domain classifier's cross-validated ROC AUC (0.5: indistinguishable);
+    top_features: the inputs that give the windows away, by the AUC lost when permuted.
+    """
+
+    auc: float
+    auc_folds: tuple[float, ...]
+    rows_baseline: int
+    rows_current: int
+    top_features: dict[str, float]
+    shifted: bool
+
+
 VERDICTS = ("healthy", "suspect", "failing", "unknown")
 
 
@@ -278,6 +294,7 @@ class Diagnosis(Serialisable):
     notes: tuple[str, ...] = ()  # what the reading of the sources left out or assumed
     decomposition: Decomposition | None = None  # the metric's change split into its causes
     quality: tuple[QualityFault, ...] = ()  # data-quality faults since the onset
+    multivariate: MultivariateDrift | None = None  # can the windows' inputs be told apart?
     attribution: AttributionStatus | None = None  # what the SHAP attribution step did
 
     @property

@@ -185,7 +185,7 @@ def test_unknown_key_without_close_match_lists_allowed_keys(write_toml):
     message = config_error(write_toml, with_changes("model", zzz=1))
     assert "'zzz'" in message
     assert "Did you mean" not in message
-    assert "Allowed keys: path, task, threshold, trusted." in message
+    assert "Allowed keys: explain_budget, path, task, threshold, trusted." in message
 
 
 def test_unknown_section_is_an_unknown_key(write_toml):
@@ -321,3 +321,37 @@ def test_parse_incident_without_a_file_resolves_against_the_cwd(tmp_path, monkey
     assert inc.production.source.path == str(Path.cwd() / "logs/*.parquet")
     with pytest.raises(ConfigError, match=r"<config>: unknown key 'x'"):
         parse_incident({**valid_config(), "x": 1})
+
+
+# ---- keys for logs and models as people bring them --------------------------------------------
+
+def test_production_task_positive_timestamp_unit_and_csv_options(write_toml):
+    data = with_changes("production", task="classification", positive="fraud",
+                        timestamp_unit="ms")
+    inc = load_incident(write_toml(data))
+    assert (inc.task, inc.production.positive, inc.production.timestamp_unit) == (
+        "classification", "fraud", "ms")
+    assert load_incident(write_toml(with_changes("production", positive=1))).production.positive \
+        == "1"
+
+
+@pytest.mark.parametrize(("changes", "fragment"), [
+    ({"timestamp_unit": "days"}, "timestamp_unit must be one of s, ms, us, ns"),
+    ({"task": "ranking"}, "task must be one of classification, regression"),
+    ({"positive": 1.5}, "positive must be the label value that means positive"),
+])
+def test_bad_production_keys_are_named(write_toml, changes, fragment):
+    assert fragment in config_error(write_toml, with_changes("production", **changes))
+
+
+def test_explain_budget_is_a_positive_number_of_seconds(write_toml):
+    inc = load_incident(write_toml(with_changes("model", explain_budget=4)))
+    assert inc.model.explain_budget == 4.0
+    message = config_error(write_toml, with_changes("model", explain_budget=0))
+    assert "explain_budget must be a positive number of seconds" in message
+
+
+def test_a_regression_declared_in_production_allows_any_threshold(write_toml):
+    data = with_changes("model", threshold=250.0, task=...)
+    data["production"]["task"] = "regression"
+    assert load_incident(write_toml(data)).threshold == 250.0

@@ -3,9 +3,16 @@ external) with the numbers behind it, from the same aggregates the hypotheses us
 
 from __future__ import annotations
 
-from workbench.results import ChangeEvent, Evidence, LayerVerdict, QualityFault
+from workbench.results import (
+    ChangeEvent,
+    Evidence,
+    LayerVerdict,
+    MultivariateDrift,
+    QualityFault,
+)
 from workbench.stages.context import Rollout, ServingSignal
 from workbench.stages.features import FeatureReport
+from workbench.stages.multivariate import AUC_SHIFT
 from workbench.stages.skew import SkewReport
 from workbench.stages.triage import Triage
 from workbench.stats.drift import PSI_MAJOR, PSI_MODERATE
@@ -21,7 +28,8 @@ def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, .
             has_versions: bool, has_serving_columns: bool, has_changes: bool,
             skew: SkewReport | None = None,
             missing_columns: tuple[str, ...] = (),
-            quality: tuple[QualityFault, ...] = ()) -> tuple[LayerVerdict, ...]:
+            quality: tuple[QualityFault, ...] = (),
+            multivariate: MultivariateDrift | None = None) -> tuple[LayerVerdict, ...]:
     """One verdict per layer, in the order an on-call engineer checks them.
 
     missing_columns: reference (training) columns the production log does not carry.
@@ -30,7 +38,8 @@ def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, .
         _serving(serving, has_serving_columns),
         _model(triage, versions, has_versions),
         _pipeline(report, skew, [f for f in quality if f.kind in PIPELINE_FAULTS]),
-        _input(report, missing_columns, [f for f in quality if f.kind not in PIPELINE_FAULTS]),
+        _input(report, missing_columns, [f for f in quality if f.kind not in PIPELINE_FAULTS],
+               multivariate),
         _external(changes, has_changes),
     )
 
@@ -118,7 +127,8 @@ def _pipeline(report: FeatureReport, skew: SkewReport | None,
 
 
 def _input(report: FeatureReport, missing: tuple[str, ...],
-           faults: list[QualityFault] | None = None) -> LayerVerdict:
+           faults: list[QualityFault] | None = None,
+           multivariate: MultivariateDrift | None = None) -> LayerVerdict:
     if missing:
         names = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         ev = (Evidence("missing_in_production", len(missing), 0, "schema",
@@ -132,6 +142,10 @@ def _input(report: FeatureReport, missing: tuple[str, ...],
     ev = tuple(Evidence("psi", d.psi_onset, 0.0, "current vs baseline", PSI_MODERATE, d.feature)
                for d in sorted(report.drift, key=lambda d: -d.psi_onset)[:5])
     ev += tuple(_fault_evidence(faults or []))
+    if multivariate is not None:
+        top = ", ".join(list(multivariate.top_features)[:3]) or "none"
+        ev += (Evidence("domain_classifier_auc", multivariate.auc, 0.5, "current vs baseline",
+                        AUC_SHIFT, f"inputs that tell the windows apart: {top}"),)
     if faults:
         return LayerVerdict("input_data", "failing", _fault_headline(faults[0]), ev)
     outside = max(report.drift, key=lambda d: d.outside_range_current)
@@ -141,7 +155,11 @@ def _input(report: FeatureReport, missing: tuple[str, ...],
         verdict = "suspect"
     else:
         verdict = "healthy"
+    if verdict == "healthy" and multivariate is not None and multivariate.shifted:
+        verdict = "suspect"  # no input moved alone, but together they did
     headline = f"largest shift at the onset: {worst.feature} (PSI {worst.psi_onset:.2f})"
+    if multivariate is not None and multivariate.shifted:
+        headline += f"; the windows' inputs differ jointly (classifier AUC {multivariate.auc:.2f})"
     if outside.outside_range_current >= 0.01:
         headline += (f"; {outside.outside_range_current:.0%} of {outside.feature} outside "
                      f"training's range")
