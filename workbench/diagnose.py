@@ -19,6 +19,7 @@ from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
 from workbench.stages.multivariate import multivariate_drift
 from workbench.stages.quality import find_faults
+from workbench.stages.repair import repair_shares
 from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
 from workbench.stages.triage import Triage, bucket_phase, run_triage
@@ -64,6 +65,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         faults = find_faults(store, triage, report.drift, report.null_shift_times)
         say("multivariate: a domain classifier between the windows' inputs")
         joint_shift = multivariate_drift(store, triage, report.drift)
+        repairs = _repairs(store, triage, report.drift, say)
         say("context: change log, model versions, serving, segments")
         changes = context.change_events(store, triage)
         versions = context.rollouts(store, triage)
@@ -86,7 +88,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
                                                       attribution_budget, say)
         say("ranking hypotheses")
         ranked = hypotheses.rank(triage, report, changes, versions, serving, segments, skew,
-                                 attributed, decomposition, faults)
+                                 attributed, decomposition, faults, repairs)
         if ranked and ranked[0].signature == "segment_regression" and ranked[0].segment:
             ranked = (replace(ranked[0], time=segment_change_time(store, triage,
                                                                   ranked[0].segment)),
@@ -107,6 +109,18 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         decomposition=decomposition, quality=faults, attribution=attribution_status,
         multivariate=joint_shift,
     )
+
+
+def _repairs(store: LogStore, triage: Triage, drift: tuple, say: Progress) -> dict[str, float]:
+    """The repair test's recovered shares; an explanation problem never fails the diagnosis."""
+    if store.incident.model is None or triage.onset is None:
+        return {}
+    say("repair: re-scoring the suspects mapped back onto the baseline")
+    try:
+        return repair_shares(store, triage, drift)
+    except Exception as exc:  # noqa: BLE001 - the model's trouble is a note, not a failure
+        store.notes.append(f"The repair test was skipped: {str(exc).splitlines()[0][:200]}")
+        return {}
 
 
 def _attribution(store: LogStore, triage: Triage, wanted: bool, budget: float,

@@ -100,6 +100,7 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
          attributed: tuple[str | None, tuple[Evidence, ...]] | None = None,
          decomposition: Decomposition | None = None,
          quality: tuple[QualityFault, ...] = (),
+         repairs: dict[str, float] | None = None,
          ) -> tuple[Hypothesis, ...]:
     """All candidates, scored and ranked (best first); empty when there is no onset."""
     if triage.onset is None:
@@ -107,7 +108,7 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
     cands: list[Candidate] = []
     cands += _feature_candidates(triage, report, changes)
     cands += _quality_candidates(quality, changes)
-    _weigh_explained(cands, decomposition)
+    _weigh_explained(cands, decomposition, repairs or {})
     cands += _pipeline_candidates(triage, report, changes)
     cands += _skew_candidates(skew, changes)
     cands += _rollout_candidates(triage, versions, changes)
@@ -128,24 +129,34 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
     )
 
 
-def _weigh_explained(cands: list[Candidate], decomposition: Decomposition | None) -> None:
+def _weigh_explained(cands: list[Candidate], decomposition: Decomposition | None,
+                     repairs: dict[str, float]) -> None:
     """Feature hypotheses gain their measured share of the metric's change: independent
-    evidence (noisy-OR, weight EXPLAINED_WEIGHT) that grows with the share they explain."""
+    evidence (noisy-OR, weight EXPLAINED_WEIGHT) that grows with the share they explain. The
+    repair test's recovered share (the model's own answer) is preferred to the decomposition's
+    (a model-free split) where both exist; both stay in the evidence."""
     for c in cands:
         if c.feature is None:
             continue
         explained = explained_share(decomposition, c.feature)
+        if explained is not None:
+            c.evidence.append(Evidence(
+                "explained_share", explained.share, None, "current vs baseline", None,
+                f"share of the {decomposition.metric} change explained by this input's shift "
+                f"({explained.method}"
+                + (f", 95% interval {explained.interval[0]:.2f}..{explained.interval[1]:.2f})"
+                   if explained.interval else ")")))
+        if c.feature in repairs:
+            explained = Explained(repairs[c.feature], None, "repair")
+            c.evidence.append(Evidence(
+                "repair_recovered_share", repairs[c.feature], None, "current", None,
+                "share of the change recovered when the model re-scores the current rows with "
+                "this input mapped back onto its baseline distribution"))
         if explained is None:
             continue
         c.explained = explained
         share = min(1.0, max(0.0, explained.share))
         c.score = 1 - (1 - c.score) * (1 - EXPLAINED_WEIGHT * share)
-        c.evidence.append(Evidence(
-            "explained_share", explained.share, None, "current vs baseline", None,
-            f"share of the {decomposition.metric} change explained by this input's shift "
-            f"({explained.method}"
-            + (f", 95% interval {explained.interval[0]:.2f}..{explained.interval[1]:.2f})"
-               if explained.interval else ")")))
 
 
 def _strengthen(cands: list[Candidate], feature: str, evidence: tuple[Evidence, ...]) -> None:
