@@ -60,16 +60,6 @@ HYPOTHESIS_FOR = {
                           "{f!r} carries categories never seen in training"),
 }
 
-UNSEEN_ONLY_AGAINST_BASELINE = (
-    "size_of_downpayment is '50%' in 169 of 12,500 log rows and in none of the 6,250 reference "
-    "rows; NannyML's unseen-values calculator alerts on all 20 chunks. The workbench looks for "
-    "unseen categories only as a jump over the pre-onset window: 0.9% of the baseline window "
-    "(6,121 rows) -> 1.8% of the current one (6,379 rows), z = 4.1 but +0.86 points, under its "
-    "+2-point floor, so there is no unseen_categories fault and no hypothesis names '50%' (the "
-    "input_data headline only says '2% of size_of_downpayment outside training's range')"
-)
-
-
 @functools.cache
 def expected() -> dict[str, Any]:
     """NannyML's verdicts, as exported."""
@@ -268,7 +258,6 @@ def test_workbench_measures_the_share_of_the_unseen_category():
                                                         abs=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=UNSEEN_ONLY_AGAINST_BASELINE)
 @pytest.mark.parametrize("feature", list(UNSEEN))
 def test_unseen_category_is_a_fault_naming_it(feature):
     fault = faults("unseen_categories").get(feature)
@@ -306,7 +295,6 @@ def test_a_hypothesis_names_the_missing_rate_jump(feature):
     assert rates in matching[0].summary
 
 
-@pytest.mark.xfail(strict=True, reason=UNSEEN_ONLY_AGAINST_BASELINE)
 @pytest.mark.parametrize("feature", list(UNSEEN))
 def test_a_hypothesis_names_the_unseen_category(feature):
     signature, layer, opening = HYPOTHESIS_FOR["unseen_categories"]

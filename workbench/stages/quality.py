@@ -22,6 +22,9 @@ Z_MIN = 4.0
 RATE_FLOOR = 0.02
 RELATIVE_FLOOR = 1.25
 UNSEEN_LIMIT = 5
+# Share of current rows in categories outside training's top levels from which the categories
+# training never saw are looked up and named.
+UNSEEN_FLOOR = 0.005
 
 
 def rate_jump_z(p_base: float, n_base: int, p_cur: float, n_cur: int) -> float:
@@ -68,14 +71,16 @@ def _null_jumps(drift: tuple[FeatureDrift, ...],
 
 def _unseen(store: LogStore, triage: Triage,
             drift: tuple[FeatureDrift, ...]) -> list[QualityFault]:
-    """Categorical features whose share outside training's categories jumped, named."""
+    """Categorical features carrying categories training never saw, named with their shares."""
     out = []
     for d in drift:
         if d.kind == "numeric":
             continue
         fired, z = is_jump(d.outside_range_baseline, d.rows_baseline, d.outside_range_current,
                            d.rows_current)
-        if not fired:
+        # Unseen means unseen in training: named whenever present, jump or not (its score
+        # grows with the jump only).
+        if not fired and d.outside_range_current < UNSEEN_FLOOR:
             continue
         values = store.unseen_values(store.roles.feature(d.feature), triage.current,
                                      UNSEEN_LIMIT)
