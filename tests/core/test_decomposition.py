@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,7 +154,6 @@ def test_a_unit_change_upstream_outranks_concept_drift(tmp_path, capsys):
         'prediction = "p_damage"\nlabel = "damaged"\n[reference]\nsource = "train.parquet"\n'
         '[changes]\nsource = "changes.csv"\n')
     assert main(["diagnose", str(tmp_path / "incident.toml"), "--json"]) == 0
-    import json
 
     result = json.loads(capsys.readouterr().out)
     top = result["hypotheses"][0]
@@ -162,3 +163,28 @@ def test_a_unit_change_upstream_outranks_concept_drift(tmp_path, capsys):
     concept = next(h for h in result["hypotheses"] if h["signature"] == "concept_drift")
     assert concept["rank"] > 1 and concept["score"] < 0.2
     assert "stayed close" not in concept["summary"]
+
+
+def test_a_wide_log_decomposes_its_shifted_features_from_a_second_narrow_scan(tmp_path,
+                                                                              capsys):
+    """Forty features (more than one scan's group): the shifted one still gets its share."""
+    from tests.core.conftest import generate
+
+    base = generate(tmp_path / "base", task="classification", rows=12_000, days=6,
+                    shift_at=LOG_START + pd.Timedelta(days=4, hours=10))
+    rng = np.random.default_rng(0)
+    prod = base.production.assign(**{f"extra_{i}": rng.normal(size=len(base.production))
+                                     for i in range(40)})
+    ref = base.reference.assign(**{f"extra_{i}": rng.normal(size=len(base.reference))
+                                   for i in range(40)})
+    write_table(tmp_path / "logs" / "part-0.parquet", prod)
+    write_table(tmp_path / "training.parquet", ref)
+    text = base.config.read_text().replace(
+        'source = "changes.csv"', f'source = {json.dumps(str(base.config.parent / "changes.csv"))}')
+    (tmp_path / "incident.toml").write_text(text)
+    assert main(["diagnose", str(tmp_path / "incident.toml"), "--json", "--no-cache"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["hypotheses"][0]["feature"] == "basket_value"
+    dec = result["decomposition"]
+    assert dec["by_feature"]["basket_value"] >= 0.5
+    assert "extra_7" not in dec["by_feature"]  # never read with outcomes: no share claimed

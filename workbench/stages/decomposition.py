@@ -59,7 +59,7 @@ def decompose_metric(store: LogStore, triage: Triage, drift: tuple[FeatureDrift,
     gap = split.gap
     if not np.isfinite(gap) or gap == 0:
         return None
-    by_feature = {s.name: alone.get(s.name, 0.0) for s in store.roles.features}
+    by_feature = dict(alone)  # the features whose per-bin outcome counts were read
     intervals: dict[str, tuple[float, float] | None] = {}
     for i, spec in enumerate(joint_specs):
         by_feature[spec.name] = phi[f"c{i}"] / gap

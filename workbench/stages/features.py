@@ -15,9 +15,11 @@ import pandas as pd
 
 from workbench.data import ColumnKind, LogStore, Window
 from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
+from workbench.data.store import FEATURES_PER_SCAN
 from workbench.results import FeatureDrift, Histogram, MetricSeries
 from workbench.stages.triage import bucket_phase
 from workbench.stats import changepoint, drift
+from workbench.stats.drift import PSI_MODERATE
 
 
 @dataclass(frozen=True)
@@ -52,21 +54,37 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         return FeatureReport((), (), ())
     specs = store.bin_specs(features)
     ref = store.binned_counts(specs, [Window("reference", None, None)], reference=True)
-    prod = store.binned_counts(specs, [baseline, current], outcomes=True)
+    narrow = len(specs) <= FEATURES_PER_SCAN  # one scan carries the outcome counts too
+    prod = store.binned_counts(specs, [baseline, current], outcomes=narrow)
     profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
     shift_times = _shift_times(profile, features, bucket_seconds)
     results, hists = [], []
     ref_groups, prod_groups = _by_window_and_feature(ref), _by_window_and_feature(prod)
+    totals = _totals(prod, current.name)
     for i, spec in enumerate(specs):
         r = _counts(ref_groups, "reference", i, spec.n_bins)
         b = _counts(prod_groups, baseline.name, i, spec.n_bins)
         c = _counts(prod_groups, current.name, i, spec.n_bins)
-        results.append(_drift(spec, r, b, c, _totals(prod, current.name),
-                              shift_times.get(spec.feature.name)))
+        results.append(_drift(spec, r, b, c, totals, shift_times.get(spec.feature.name)))
         hists.append(_histogram(spec, r[0], b[0], c[0]))
+    counts = prod if narrow else _shifted_outcomes(store, specs, results, [baseline, current])
     return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline),
-                         counts=prod, null_shift_times=_null_shift_times(profile, features,
-                                                                         bucket_seconds))
+                         counts=counts, null_shift_times=_null_shift_times(profile, features,
+                                                                           bucket_seconds))
+
+
+def _shifted_outcomes(store: LogStore, specs: list[BinSpec], drift: list[FeatureDrift],
+                      windows: list[Window]) -> pd.DataFrame:
+    """Per-bin outcome counts of the features that shifted (a wide log's second, narrow scan),
+    with feature indexes into `specs`."""
+    shifted = sorted((i for i, d in enumerate(drift) if d.psi_onset >= PSI_MODERATE / 2),
+                     key=lambda i: -drift[i].psi_onset)[:FEATURES_PER_SCAN]
+    if not shifted:
+        shifted = [0]  # the window totals alone
+    counts = store.binned_counts([specs[i] for i in shifted], windows, outcomes=True)
+    local = counts["feature"].to_numpy(dtype=np.int64)
+    full = np.asarray(shifted, dtype=np.int64)[np.clip(local, 0, None)]
+    return counts.assign(feature=np.where(local >= 0, full, -1))
 
 
 def _by_window_and_feature(df: pd.DataFrame) -> dict[tuple[str, int], pd.DataFrame]:
