@@ -1,8 +1,8 @@
-"""Fixtures of the lineage tests: the sample scenario (built once) and small git repositories.
+"""Fixtures of the lineage tests: the sample scenarios (built once) and small git repositories.
 
-The sample is built by actually training (about 15 s); every test that re-runs the pipeline
-gets its own empty run cache unless it asks for the shared warm one, so re-run counts are
-exact.
+The samples are built by actually training (about 15 s each): the fraud pipeline and the house
+price regression (CSV snapshots, numeric label). Every test that re-runs a pipeline gets its
+own empty run cache unless it asks for a shared warm one, so re-run counts are exact.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sample_data.house_prices_pipeline import HouseSample, build_house_sample
 from sample_data.pipeline import SampleRepo, build_sample
 from workbench.lineage.cache import RunCache
 
@@ -35,6 +36,12 @@ def home(tmp_path_factory) -> Iterator[Path]:
 def sample(tmp_path_factory, home) -> SampleRepo:
     """The sample scenario: scratch repository, snapshots and four trained models."""
     return build_sample(tmp_path_factory.mktemp("trace_sample"))
+
+
+@pytest.fixture(scope="session")
+def house(tmp_path_factory, home) -> HouseSample:
+    """The house price scenario: scratch repository, CSV snapshots and four recorded runs."""
+    return build_house_sample(tmp_path_factory.mktemp("house_sample"))
 
 
 @pytest.fixture

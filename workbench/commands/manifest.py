@@ -1,9 +1,16 @@
-"""`workbench manifest capture|show`: record a run manifest next to a model, or read one."""
+"""`workbench manifest capture|show`: record a run manifest next to a model, or read one.
+
+`--out` is always the model's folder (created when missing; `models/v1.2` is a folder), the
+manifest is written inside it as manifest.json. Library versions come from the entry point's
+imports; an undeclared metric direction is guessed from the name with a warning on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from pathlib import Path
 
 from workbench.exceptions import InvalidInputError
@@ -15,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = m.add_subparsers(dest="action", required=True)
     c = actions.add_parser("capture", help="record a manifest (see docs/manifest-schema.md)")
     c.add_argument("--out", type=Path, required=True,
-                   help="manifest file, or the model's folder (manifest.json inside)")
+                   help="the model's folder, created when missing (manifest.json inside)")
     entry = c.add_mutually_exclusive_group(required=True)
     entry.add_argument("--entry", help="entry point 'package.module:function'")
     entry.add_argument("--command", dest="command_template",
@@ -35,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="run the entry point now (working tree as is) to get the metrics")
     c.add_argument("--evaluation", default="eval", help="role of the evaluation set")
     c.add_argument("--primary-metric", help="metric traces compare (default: the first)")
+    c.add_argument("--metric-direction", choices=("lower", "higher"),
+                   help="which way the primary metric improves (default: from its name, with "
+                   "a warning; see docs/manifest-schema.md)")
     c.add_argument("--lower-is-better", default="", help="comma-separated metric names")
     c.add_argument("--model-version", help="version the model is served under")
     c.add_argument("--model", type=Path, help="model file (hashed into the manifest)")
@@ -63,8 +73,20 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def out_folder(out: Path) -> Path:
+    """The --out folder, created; an existing file there is an error."""
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {str(out)!r} is a file; --out names the model's folder "
+                                f"(the manifest is written inside it as manifest.json). Pass a "
+                                f"folder, e.g. models/v1.2.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def capture(args: argparse.Namespace) -> int:
     """Record the manifest and print its path."""
+    from workbench.lineage.directions import MetricDirectionWarning
+    from workbench.lineage.libraries import distributions_of
     from workbench.lineage.manifest import EntryPoint, capture_manifest, read_config
 
     data = _pairs(args.data, "--data")
@@ -80,22 +102,32 @@ def capture(args: argparse.Namespace) -> int:
                                     f"file: {exc}.") from exc
     elif args.metric:
         metrics = _pairs(args.metric, "--metric")
-    else:
-        metrics = _run_now(args, data, read_config(args.config))
-    manifest = capture_manifest(
-        args.out, entry_point=entry, data=data, config=args.config, seeds=args.seed,
-        metrics=metrics, evaluation=args.evaluation or None, primary_metric=args.primary_metric,
-        lower_is_better=_split(args.lower_is_better), model_version=args.model_version,
-        model_path=args.model, label=args.label, features=_split(args.features),
-        drop_key=args.drop_key if isinstance(entry, str) else None, repo=args.repo)
+    out = out_folder(args.out)
+    modules: list[str] = []
+    if args.run:
+        metrics, modules = _run_now(args, out, data, read_config(args.config))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MetricDirectionWarning)
+        manifest = capture_manifest(
+            out, entry_point=entry, data=data, config=args.config, seeds=args.seed,
+            metrics=metrics, evaluation=args.evaluation or None,
+            primary_metric=args.primary_metric, lower_is_better=_split(args.lower_is_better),
+            metric_direction=args.metric_direction, model_version=args.model_version,
+            model_path=args.model, label=args.label, features=_split(args.features),
+            drop_key=args.drop_key if isinstance(entry, str) else None, repo=args.repo,
+            libraries=distributions_of(modules), loaded_modules=False)
+    for w in caught:
+        if issubclass(w.category, MetricDirectionWarning):
+            print(f"workbench: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     print(manifest.path)
     return 0
 
 
-def _run_now(args: argparse.Namespace, data: dict[str, str], config: dict) -> dict:
-    """Call the entry point once in the working tree to obtain the metrics."""
-    import sys
-
+def _run_now(args: argparse.Namespace, out: Path, data: dict[str, str],
+             config: dict) -> tuple[dict, list[str]]:
+    """Call the entry point once in the working tree: its metrics and the modules it imported."""
     from workbench.lineage import gitutil
     from workbench.lineage.errors import RunFailedError
     from workbench.lineage.manifest import EntryPoint, entry_repo, entry_workdir
@@ -112,19 +144,17 @@ def _run_now(args: argparse.Namespace, data: dict[str, str], config: dict) -> di
         workdir = root / args.workdir
     else:
         workdir = root / entry_workdir(args.entry, root)
-    log = Path(args.out).with_suffix(".run.log") if Path(args.out).suffix else \
-        Path(args.out) / "run.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    worker = Worker.spawn(workdir, sys.executable, log)
+    worker = Worker.spawn(workdir, sys.executable, out / "run.log")
     try:
         answer = worker.call({"callable": args.entry, "data": {k: str(Path(v).resolve())
                                                                for k, v in data.items()},
-                              "config": config, "seed": args.seed}, timeout=3600)
+                              "config": config, "seed": args.seed, "modules": True},
+                             timeout=3600)
     finally:
         worker.close()
     if not answer.get("ok"):
         raise RunFailedError(f"Running {args.entry} failed: {answer.get('error')}")
-    return answer["metrics"]
+    return answer["metrics"], list(answer.get("modules") or [])
 
 
 def show(args: argparse.Namespace) -> int:
@@ -142,7 +172,9 @@ def show(args: argparse.Namespace) -> int:
              + (" (dirty)" if code.dirty else "") + (f" - {code.subject}" if code.subject else ""),
              f"Seeds:   {m.seeds}", f"Config:  {json.dumps(m.config)}",
              "Metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in m.metrics.items())
-             + f" (on {m.evaluation}; primary {m.metric})", "Data:"]
+             + f" (on {m.evaluation}; primary {m.metric}, "
+             f"{'higher' if m.higher_is_better() else 'lower'} is better"
+             f"{'' if m.direction_declared() else ', guessed from its name'})", "Data:"]
     for d in m.data:
         rows = d.summary.rows if d.summary else "?"
         dvc = f", DVC {d.dvc.md5} @ {(d.dvc.rev or 'uncommitted')[:10]}" if d.dvc else ""

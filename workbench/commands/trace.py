@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--repeats", type=int, default=5,
                    help="seeds of the baseline repeated for the noise band (default: 5)")
     t.add_argument("--snapshots", help="glob of the ordered data snapshots to bisect when data "
-                   "is the culprit, e.g. 'data/snapshots/*.parquet' (sorted by name)")
+                   "carries an effect, e.g. 'data/snapshots/*.csv' (sorted by name)")
     t.add_argument("--diff-only", action="store_true", help="only list differences; no re-runs")
     t.add_argument("--no-bisect", action="store_true", help="skip bisection")
     t.add_argument("--no-cache", action="store_true", help="re-run even when cached")
@@ -85,23 +85,22 @@ def run(args: argparse.Namespace) -> int:
 
 def render_text(result) -> str:
     """A readable report for the terminal."""
+    from workbench.lineage.results import figure
+
     d = result.diff
     lines = [f"Trace {d.good} (good) -> {d.bad} (bad), metric {d.metric}: "
-             f"{_f(d.metric_good)} -> {_f(d.metric_bad)} as recorded", "",
+             f"{figure(d.metric_good)} -> {figure(d.metric_bad)} as recorded", "",
              "Differences:"]
     for change in d.data:
         if not change.changed:
             continue
         lines.append(f"  data[{change.role}]: {change.rows_good} -> {change.rows_bad} rows, "
                      f"sha256 {str(change.sha256_good)[:10]} -> {str(change.sha256_bad)[:10]}")
-        if change.label_rate_good is not None:
-            lines.append(f"    label rate {change.label_rate_good:.2%} -> "
-                         f"{change.label_rate_bad:.2%} (z = {change.label_z:.1f})")
+        lines += _label_lines(change)
         for shift in change.shifts[:3]:
             lines.append(f"    {shift.column}: PSI {shift.psi:.3f} ({shift.severity})")
         for seg in [s for s in change.segments if s.significant][:3]:
-            lines.append(f"    segment {seg.name}: label rate {seg.label_rate_good:.1%} -> "
-                         f"{seg.label_rate_bad:.1%} (z = {seg.z:.1f})")
+            lines.append(f"    segment {seg.name}: {seg.describe(change.label)}")
     if d.code_changed:
         lines.append(f"  code: {str(d.commit_good)[:10]} -> {str(d.commit_bad)[:10]}, "
                      f"{len(d.commits)} commits, {len(d.files)} files touched")
@@ -113,26 +112,59 @@ def render_text(result) -> str:
         lines.append("  none recorded")
     exp = result.experiments
     if exp is not None:
-        lines += ["", f"Delta experiments (seed {exp.seed}; noise ±{exp.noise.half_width:.4f} "
-                      f"from seeds {', '.join(map(str, exp.noise.seeds))}):",
-                  f"  bad baseline {exp.bad_value:.4f}, good factors {exp.good_value:.4f}, "
-                  f"gap {exp.gap:+.4f}"]
-        for e in exp.effects:
-            lines.append(f"  {e.factor:<7} {e.metric_value:.4f}  {e.verdict}")
-    bis = result.bisect
-    if bis is not None:
+        lines += _experiment_lines(exp)
+    for bis in result.bisects or ((result.bisect,) if result.bisect else ()):
+        setting = "" if bis.context in (None, "none") else f", others {bis.context}"
         lines += ["", f"Bisect ({bis.kind}, {len(bis.candidates)} candidates, "
                       f"{len(bis.steps)} probes of at most {bis.max_reruns}, {bis.reruns} "
-                      f"re-run):"]
+                      f"re-run{setting}):"]
         for step in bis.steps:
             name = step.candidate[:10] if bis.kind == "code" else Path(step.candidate).name
-            lines.append(f"  {name} {step.metric_value:.4f} {step.verdict:<4} "
+            lines.append(f"  {name} {figure(step.metric_value)} {step.verdict:<4} "
                          + (step.label if bis.kind == "code" else ""))
+        lines += [f"  {n}" for n in bis.notes]
     lines += ["", "Verdict: " + result.verdict,
               f"({result.reruns} re-runs, {result.cached} from cache, {result.seconds:.1f} s)"]
     lines += [f"Note: {n}" for n in (*d.notes, *(exp.notes if exp else ()))]
     return "\n".join(lines)
 
 
-def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def _label_lines(change) -> list[str]:
+    """The label overall: rate and z for a 0/1 label, mean, median and Welch t otherwise."""
+    if change.label_rate_good is not None and change.label_rate_bad is not None:
+        return [f"    label rate {change.label_rate_good:.2%} -> {change.label_rate_bad:.2%} "
+                f"(z = {_f(change.label_z, 1)})"]
+    if change.label_mean_good is None or change.label_mean_bad is None:
+        return []
+    from workbench.lineage.results import label_value as v
+
+    return [f"    {change.label} mean {v(change.label_mean_good)} -> {v(change.label_mean_bad)}, "
+            f"median {v(change.label_median_good)} -> {v(change.label_median_bad)} (Welch t = "
+            f"{_f(change.label_z, 1)}, KS {_f(change.label_ks, 3)})"]
+
+
+def _experiment_lines(exp) -> list[str]:
+    """The factorial: every factor's effects and the interactions."""
+    from workbench.lineage.results import figure
+
+    noise = exp.noise
+    good_noise = "" if noise.good_std is None else " and the good reference"
+    lines = ["", f"Delta experiments (seed {exp.seed}; noise ±{figure(noise.half_width)} "
+                 f"from seeds {', '.join(map(str, noise.seeds))} of the bad run{good_noise}):",
+             f"  bad baseline {figure(exp.bad_value)}, good factors {figure(exp.good_value)}, "
+             f"gap {figure(exp.gap, True)}"]
+    for e in exp.effects:
+        lines.append(f"  {e.factor:<7} {figure(e.metric_value)}  {e.verdict}")
+    if len(exp.factors) > 1:
+        lines.append(f"  factorial: {len(exp.cells)} runs over {' × '.join(exp.factors)}")
+        for e in exp.effects:
+            share = "" if e.shapley_share is None else f" ({e.shapley_share:.0%})"
+            lines.append(f"    {e.factor:<7} share of the gap {figure(e.shapley, True)}{share}"
+                         + ("  <- culprit" if e.factor in exp.culprits else ""))
+        for inter in exp.interactions:
+            lines.append(f"    {inter.name}: {inter.verdict}")
+    return lines
+
+
+def _f(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"

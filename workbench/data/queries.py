@@ -853,3 +853,14 @@ def swap_column(schema: dict[str, str], donor_schema: dict[str, str], column: st
         f"_wb_value FROM donor GROUP BY 1) AS d ON s.{k} = d._wb_key"
     )
     return q
+
+
+def csv_dialect(path: str) -> Sql:
+    """Delimiter, quote character and header flag of a CSV file, as DuckDB's sniffer sees them.
+
+    Lineage writes tables derived from a CSV input with the same dialect, so the pipeline's own
+    reader reads them back.
+    """
+    q = Sql()
+    q.parts.append(f"SELECT Delimiter, Quote, HasHeader FROM sniff_csv({q.p(str(path))})")
+    return q

@@ -7,18 +7,22 @@ equivalent, the column replaced by its most frequent value in a temporary copy o
 data. With the good run given, each feature is ablated in both runs: a feature whose ablation
 closes the good-vs-bad gap (`gap_explained` near 1) is where the regression lives. `swap`
 replaces one column of the bad training data by the good version's values, matched on a row
-key, and ranks columns by how much of the gap that restores.
+key, and ranks columns by how much of the gap that restores. Rewritten tables keep the input's
+format and layout (`formats`): the pipeline reads them with its own loader.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from workbench.data import queries
 from workbench.exceptions import InvalidInputError
-from workbench.lineage import profile
+from workbench.lineage import formats, profile
 from workbench.lineage.experiments import Setup, noise_band, setup
 from workbench.lineage.manifest import Manifest
 from workbench.lineage.results import Ablation, AblationRow
@@ -119,8 +123,8 @@ def _dropped(spec: RunSpec, feature: str, role: str, runner: Runner) -> RunSpec:
         return spec.replace(config={**spec.config, drop_key: current + [feature]}, label=label)
     source = spec.data[role]
     recipe = f"constant:{feature}:{source.version}"
-    path = _derived(runner, recipe, lambda con, schema: queries.constant_column(schema, feature),
-                    source.path)
+    path = _derived(runner, recipe, source.path,
+                    lambda schema, _donor: queries.constant_column(schema, feature))
     return spec.replace(data={**spec.data, role: DataRef(str(path), "derived:" + _h(recipe))},
                         label=label)
 
@@ -129,29 +133,46 @@ def _swapped(s: Setup, column: str, role: str, key: str, runner: Runner) -> RunS
     """The bad spec with one column of its training data taken from the good version."""
     source, donor = s.bad.data[role], s.good.data[role]
     recipe = f"swap:{column}:{key}:{source.version}:{donor.version}"
-
-    def build(con, schema):
-        profile.connect(donor.path, view="donor", con=con)
-        return queries.swap_column(schema, profile.schema_of(con, "donor"), column, key)
-
-    path = _derived(runner, recipe, build, source.path)
+    path = _derived(runner, recipe, source.path,
+                    lambda schema, donor_schema: queries.swap_column(schema, donor_schema or {},
+                                                                     column, key),
+                    donor=donor.path)
     return s.bad.replace(data={**s.bad.data, role: DataRef(str(path), "derived:" + _h(recipe))},
                          label=f"{s.bad.label} with {column} from the good data")
 
 
-def _derived(runner: Runner, recipe: str, build, source: str) -> Path:
-    """Write (once per runner) the table a recipe describes, as Parquet in the scratch folder."""
-    path = runner.scratch / "derived" / f"{_h(recipe)[:16]}.parquet"
-    if path.is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = profile.connect(source, view="source")
+Build = Callable[[dict[str, str], dict[str, str] | None], queries.Sql]
+
+
+def _derived(runner: Runner, recipe: str, source: str, build: Build,
+             donor: str | None = None) -> Path:
+    """Write (once per runner) the table a recipe describes, in the source's own format.
+
+    CSV is rewritten as text (every value as written, the same delimiter and header) unless a
+    donor in another format needs typed columns to join.
+    """
+    con = duckdb.connect(":memory:")
     try:
-        q = build(con, profile.schema_of(con, "source"))
-        con.sql(q.text, params=q.params).write_parquet(str(path))
+        like = formats.layout(source, con)
+        dest = runner.scratch / "derived" / _h(recipe)[:16]
+        target, handed = formats.targets(like, dest)
+        if target.is_file():
+            return handed
+        other = formats.layout(donor, con) if donor is not None else None
+        text = like.format.kind == "csv" and (other is None or other.format.kind == "csv")
+        formats.register(con, like, "source", text=text)
+        if other is not None:
+            formats.register(con, other, "donor", text=text)
+        q = build(profile.schema_of(con, "source"),
+                  profile.schema_of(con, "donor") if other is not None else None)
+        try:
+            rel = con.sql(q.text, params=q.params)
+        except duckdb.Error as exc:
+            raise InvalidInputError(f"Rewriting {source!r} for an ablation failed: "
+                                    f"{str(exc).splitlines()[0]}") from exc
+        return formats.write_like(rel, like, dest)
     finally:
         con.close()
-    return path
 
 
 def _h(text: str) -> str:

@@ -5,8 +5,9 @@ Columns are binned on the good version's 20-quantile edges (numeric) or top leve
 both data files are still there, unchanged, the bad version is counted exactly in those bins
 with DuckDB; otherwise the comparison runs on the summaries stored in the manifests (the bad
 version's mass per bin read off its own quantile function: accurate to about a twentieth of the
-mass, coarser for integer columns). The label rate is compared overall and inside every segment
-(level of a categorical column) with a two-proportion z test.
+mass, coarser for integer columns). The label is compared overall and inside every segment
+(level of a categorical column): a 0/1 label by its rate (two-proportion z), a numeric one by
+its mean (Welch t) and, overall, its median and KS distance (`workbench.lineage.labels`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from workbench.lineage import gitutil
+from workbench.lineage import gitutil, labels
 from workbench.lineage.errors import DataVersionError, GitError
+from workbench.lineage.labels import MIN_SEGMENT_ROWS, Moments
 from workbench.lineage.manifest import DataInput, Manifest
 from workbench.lineage.profile import (
     MIN_LEVEL_COVERAGE,
@@ -38,11 +40,8 @@ from workbench.lineage.results import (
 )
 from workbench.stats import drift
 
-# |z| above which a segment's label-rate change is reported as significant: conservative, as
-# every level of every categorical column is tested.
-SEGMENT_Z = 4.0
-MIN_SEGMENT_ROWS = 20
 TOP_SEGMENTS = 10
+MEDIAN = PROBS.index(0.5)  # position of the median among the stored quantile edges
 
 
 def diff_manifests(good: Manifest, bad: Manifest, repo: str | Path | None = None,
@@ -171,10 +170,6 @@ def compare_summaries(good: DataSummary, bad: DataSummary,
         counts = [(np.asarray(a), np.asarray(b)) for a, b in zip(exact_g, exact_b, strict=True)]
     shifts = [column_shift(g, b, c) for (g, b), c in zip(pairs, counts, strict=True)]
     shifts.sort(key=lambda s: -s.psi)
-    label_z = None
-    if good.label_rate is not None and bad.label_rate is not None:
-        label_z = _z(good.label_positives or 0.0, good.label_rows or 0,
-                     bad.label_positives or 0.0, bad.label_rows or 0)
     return dict(
         rows_good=good.rows, rows_bad=bad.rows,
         columns_added=tuple(c for c in b_schema if c not in g_schema),
@@ -182,9 +177,45 @@ def compare_summaries(good: DataSummary, bad: DataSummary,
         types_changed=tuple(ValueChange(c, g_schema[c], b_schema[c]) for c in g_schema
                             if c in b_schema and g_schema[c] != b_schema[c]),
         shifts=tuple(shifts), label=bad.label or good.label,
-        label_rate_good=good.label_rate, label_rate_bad=bad.label_rate, label_z=label_z,
-        segments=tuple(segment_shifts(good, bad)),
+        segments=tuple(segment_shifts(good, bad)), **label_change(good, bad, shifts),
     )
+
+
+def label_kind(good: DataSummary, bad: DataSummary) -> str | None:
+    """binary when both versions hold a 0/1 label, numeric when either holds other values."""
+    kinds = {good.label_type, bad.label_type} - {None}
+    if not kinds:
+        return None
+    return "numeric" if "numeric" in kinds else "binary"
+
+
+def label_change(good: DataSummary, bad: DataSummary,
+                 shifts: list[ColumnShift]) -> dict[str, Any]:
+    """The label overall: rate and z for a 0/1 label; mean, median, Welch t and KS otherwise."""
+    kind = label_kind(good, bad)
+    if kind is None:
+        return {}
+    g, b = _moments(good), _moments(bad)
+    out: dict[str, Any] = dict(label_kind=kind, label_test=labels.statistic_name(kind),
+                               label_z=labels.statistic(kind, g, b), label_mean_good=g.mean,
+                               label_mean_bad=b.mean)
+    if kind == "binary":
+        return {**out, "label_rate_good": g.mean, "label_rate_bad": b.mean}
+    name = bad.label or good.label
+    column = next((s for s in shifts if s.column == name), None)
+    return {**out, "label_median_good": _median(good), "label_median_bad": _median(bad),
+            "label_ks": column.ks if column else None}
+
+
+def _moments(summary: DataSummary) -> Moments:
+    return Moments(summary.label_rows or 0, summary.label_positives or 0.0, summary.label_sumsq)
+
+
+def _median(summary: DataSummary) -> float | None:
+    column = summary.column(summary.label) if summary.label else None
+    if column is None or len(column.quantiles) <= MEDIAN:
+        return None
+    return float(column.quantiles[MEDIAN])
 
 
 def _identifier(col: ColumnSummary) -> bool:
@@ -263,7 +294,14 @@ def categorical_counts(good: ColumnSummary,
 
 
 def segment_shifts(good: DataSummary, bad: DataSummary) -> list[SegmentShift]:
-    """Label-rate changes per level of each categorical column, largest |z| first."""
+    """Label changes per level of each categorical column, largest |statistic| first.
+
+    A 0/1 label is compared by its rate (two-proportion z), a numeric one by its mean (Welch t).
+    """
+    kind = label_kind(good, bad)
+    if kind is None:
+        return []
+    binary = kind == "binary"
     out = []
     for col in good.columns:
         other = bad.column(col.name)
@@ -277,25 +315,19 @@ def segment_shifts(good: DataSummary, bad: DataSummary) -> list[SegmentShift]:
                 continue
             if min(lv.label_rows, blv.label_rows) < MIN_SEGMENT_ROWS:
                 continue
-            z = _z(lv.label_positives or 0.0, lv.label_rows, blv.label_positives or 0.0,
-                   blv.label_rows)
-            out.append(SegmentShift(column=col.name, level=lv.level, rows_good=lv.rows,
-                                    rows_bad=blv.rows, label_rate_good=lv.label_rate,
-                                    label_rate_bad=blv.label_rate, z=z,
-                                    significant=abs(z) >= SEGMENT_Z))
+            g = Moments(lv.label_rows, lv.label_positives or 0.0, lv.label_sumsq)
+            b = Moments(blv.label_rows, blv.label_positives or 0.0, blv.label_sumsq)
+            z = labels.statistic(kind, g, b)
+            if z is None:
+                continue
+            out.append(SegmentShift(
+                column=col.name, level=lv.level, rows_good=lv.rows, rows_bad=blv.rows,
+                label_rate_good=g.mean if binary else None,
+                label_rate_bad=b.mean if binary else None, z=z,
+                significant=labels.significant(z), label_mean_good=g.mean,
+                label_mean_bad=b.mean, test=labels.statistic_name(kind)))
     out.sort(key=lambda s: -abs(s.z))
     return out[:TOP_SEGMENTS]
-
-
-def _z(pos_g: float, n_g: int, pos_b: float, n_b: int) -> float:
-    """Two-proportion z statistic of rate b against rate a (pooled variance)."""
-    if n_g == 0 or n_b == 0:
-        return 0.0
-    pooled = (pos_g + pos_b) / (n_g + n_b)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n_g + 1 / n_b))
-    if se == 0:
-        return 0.0
-    return (pos_b / n_b - pos_g / n_g) / se
 
 
 def _finite(value: float | None) -> float | None:

@@ -44,8 +44,13 @@ def load(spec: str, workdir: Path) -> Any:
 
 
 def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """Run one request; never raises (errors become an answer)."""
+    """Run one request; never raises (errors become an answer).
+
+    With `"modules": true` the answer lists the top-level modules the call imported (for the
+    manifest's library versions).
+    """
     began = time.perf_counter()
+    before = set(sys.modules)
     try:
         func = load(request["callable"], workdir)
         result = func(data=request["data"], config=request["config"], seed=request["seed"])
@@ -54,7 +59,10 @@ def handle(request: dict[str, Any], workdir: Path) -> dict[str, Any]:
         tail = "".join(traceback.format_exception(exc)[-6:])
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": tail,
                 "seconds": time.perf_counter() - began}
-    return {"ok": True, "metrics": metrics, "seconds": time.perf_counter() - began}
+    answer = {"ok": True, "metrics": metrics, "seconds": time.perf_counter() - began}
+    if request.get("modules"):
+        answer["modules"] = sorted({m.split(".")[0] for m in set(sys.modules) - before})
+    return answer
 
 
 def metrics_of(result: Any) -> dict[str, float]:
@@ -130,3 +138,5 @@ if __name__ == "__main__":
         fork_server()
     else:
         serve()
+        sys.stderr.flush()
+        os._exit(0)  # answers are flushed; skip tearing down the pipeline's libraries

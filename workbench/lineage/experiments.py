@@ -1,10 +1,23 @@
-"""Delta experiments: the bad run re-run with one factor at a time taken from the good run.
+"""Delta experiments: a 2^k factorial over the factors the good and the bad run differ in.
 
-Everything else stays fixed, including the seed (the bad run's). Run-to-run noise comes from
-repeating the bad baseline with other seeds; a factor's effect is judged against that band:
-`recovery` (the metric's improvement over the bad baseline) beyond ±half_width is a real effect,
-inside it is indistinguishable from reseeding. The good reference is the good run's factors at
-the bad run's seed on the bad run's evaluation set, so the gap it opens is comparable.
+Every combination of the changed factors (data, code, config; k <= 4) is taken from the good run
+into the bad one, everything else fixed, including the seed (the bad run's). Run-to-run noise
+comes from repeating the bad baseline with other seeds (with several factors the good reference
+too, the larger spread counting); every contrast is judged against the band of its own number
+of runs (`NoiseBand.band`). Per factor:
+
+- `recovery`: the bad run with only this factor from the good run (the others bad);
+- `damage`: how much worse the good run gets with only this factor from the bad run (the others
+  good), which shows an effect another bad factor hides;
+- `shapley`: the factor's fair share of the gap, its effect averaged over every order of
+  swapping the factors in (the shares add up to the gap).
+
+An interaction of a set of factors is the recovery of swapping them together minus what their
+sub-combinations explain (for two factors: the sum of their separate costs minus their joint
+cost; positive when one hides the other); it is real when beyond its band. A factor carries an
+effect when its recovery or its damage is harmful beyond the band; those factors are the
+culprits, each then bisected (`workbench.lineage.trace`). The good reference is the good run's
+factors at the bad run's seed on the bad run's evaluation set, so the gap it opens is comparable.
 """
 
 from __future__ import annotations
@@ -15,13 +28,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.lineage.errors import RunFailedError
+from workbench.lineage.factors import Context, Design, changed_factors
 from workbench.lineage.manifest import Manifest
-from workbench.lineage.results import DeltaExperiments, FactorEffect, ManifestDiff, NoiseBand
+from workbench.lineage.results import (
+    DeltaExperiments,
+    FactorEffect,
+    FactorialCell,
+    InteractionEffect,
+    ManifestDiff,
+    NoiseBand,
+    figure,
+)
 from workbench.lineage.runner import Runner, RunSpec, spec_from_manifest
 
 Z = 2.0
-# A factor is named the culprit when it recovers at least this share of the gap beyond noise.
-CULPRIT_SHARE = 0.5
 REPRODUCE_TOLERANCE = 1e-6
 
 
@@ -54,35 +74,6 @@ def setup(good: Manifest, bad: Manifest, repo: str | None = None,
                  higher_is_better=bad.higher_is_better(metric))
 
 
-def factor_specs(s: Setup, good: Manifest, bad: Manifest,
-                 diff: ManifestDiff) -> dict[str, tuple[str, RunSpec]]:
-    """factor -> (description, spec) for every re-runnable factor that differs."""
-    out: dict[str, tuple[str, RunSpec]] = {}
-    eval_role = bad.evaluation
-    if "data" in diff.factors:
-        data = dict(s.bad.data)
-        for role, ref in s.good.data.items():
-            if role != eval_role:
-                data[role] = ref
-        roles = ", ".join(d.role for d in diff.data if d.changed and d.role != eval_role)
-        out["data"] = (f"{roles} data of {good.name}",
-                       s.bad.replace(data=data, label=f"bad run with {roles} data of "
-                                                      f"{good.name}"))
-    if "code" in diff.factors:
-        out["code"] = (f"code of {good.name} ({(good.code.commit or '')[:8]})",
-                       s.bad.replace(commit=s.good.commit, patch=s.good.patch,
-                                     patch_sha256=s.good.patch_sha256, entry=s.good.entry,
-                                     repo=s.good.repo,
-                                     label=f"bad run with code of {good.name} "
-                                           f"({(good.code.commit or '')[:8]})"))
-    if "config" in diff.factors:
-        keys = ", ".join(c.key for c in diff.config)
-        out["config"] = (f"config of {good.name} ({keys})",
-                         s.bad.replace(config=dict(s.good.config),
-                                       label=f"bad run with config of {good.name}"))
-    return out
-
-
 def noise_band(runner: Runner, spec: RunSpec, metric: str, repeats: int,
                z: float = Z) -> NoiseBand:
     """Repeat a spec with seeds seed, seed+1, ... and measure the metric's spread."""
@@ -95,44 +86,94 @@ def noise_band(runner: Runner, spec: RunSpec, metric: str, repeats: int,
     std = float(values.std(ddof=1))
     return NoiseBand(metric=metric, seeds=tuple(seeds), values=tuple(float(v) for v in values),
                      mean=float(values.mean()), std=std, half_width=z * std * math.sqrt(2),
-                     z=z)
+                     z=z, runs=tuple(r.key for r in runs))
+
+
+def both_ends(bad: NoiseBand, good: NoiseBand) -> NoiseBand:
+    """One band from the noise at the bad baseline and at the good reference: the wider one."""
+    std = max(bad.std, good.std)
+    return NoiseBand(metric=bad.metric, seeds=bad.seeds, values=bad.values, mean=bad.mean,
+                     std=std, half_width=bad.z * std * math.sqrt(2), z=bad.z,
+                     runs=tuple(dict.fromkeys(bad.runs + good.runs)), bad_std=bad.std,
+                     good_values=good.values, good_std=good.std)
+
+
+@dataclass(frozen=True)
+class Factorial:
+    """A finished factorial: the result, the design (specs and runs) and its setup."""
+
+    result: DeltaExperiments
+    design: Design
+    setup: Setup
+
+    def context(self, factor: str) -> Context | None:
+        """Where to bisect a factor: with the others good when that shows its effect, else bad.
+
+        None when the factor's effect is inside the noise band in both settings.
+        """
+        exp, d, metric = self.result, self.design, self.setup.metric
+        effect = exp.effect(factor)
+        if effect is None:
+            return None
+        alone = frozenset([factor])
+        others_good = d.everything - alone
+        if len(d.factors) == 1:
+            return Context("none", d.specs[frozenset()], exp.good_value, exp.bad_value,
+                           d.keys([d.everything, frozenset()]))
+        if effect.damage_beyond_noise and (effect.damage or 0) > 0:
+            return Context("good", d.specs[others_good], exp.good_value,
+                           d.value(others_good, metric), d.keys([d.everything, others_good]))
+        if effect.beyond_noise and effect.recovery > 0:
+            return Context("bad", d.specs[frozenset()], d.value(alone, metric), exp.bad_value,
+                           d.keys([alone, frozenset()]))
+        return None
 
 
 def delta_experiments(good: Manifest, bad: Manifest, diff: ManifestDiff, runner: Runner,
                       repo: str | None = None, metric: str | None = None,
                       repeats: int = 5) -> DeltaExperiments:
     """Attribute the metric change to each re-runnable factor, against the noise band."""
+    return run_factorial(good, bad, diff, runner, repo, metric, repeats).result
+
+
+def run_factorial(good: Manifest, bad: Manifest, diff: ManifestDiff, runner: Runner,
+                  repo: str | None = None, metric: str | None = None,
+                  repeats: int = 5) -> Factorial:
+    """Run the noise repeats and every cell of the factorial; estimate effects and interactions."""
     s = setup(good, bad, repo, metric)
     noise = noise_band(runner, s.bad, s.metric, repeats)
-    bad_value = noise.values[0]
-    good_value = runner.run(s.good).metrics[s.metric]
+    design = Design.build(changed_factors(good, bad, diff), s.bad, s.good, good)
+    design.runs[frozenset()] = next(r for r in runner.records if r.key == noise.runs[0])
+    design.runs[design.everything] = runner.run(s.good)
+    if len(design.factors) > 1:
+        noise = both_ends(noise, noise_band(runner, s.good, s.metric, repeats))
+    middle = [c for c in design.specs if c not in design.runs]
+    for cell, run in zip(middle, runner.run_many([design.specs[c] for c in middle]),
+                         strict=True):
+        design.runs[cell] = run
+    bad_value = design.value(frozenset(), s.metric)
+    good_value = design.value(design.everything, s.metric)
     gap = s.improvement(bad_value, good_value)
     band = noise.half_width
-    effects = []
-    for factor, (description, spec) in factor_specs(s, good, bad, diff).items():
-        run = runner.run(spec)
-        value = run.metrics[s.metric]
-        recovery = s.improvement(bad_value, value)
-        share = recovery / gap if gap > band and gap > 0 else None
-        beyond = abs(recovery) > band
-        effects.append(FactorEffect(factor=factor, description=description, metric_value=value,
-                                    recovery=recovery, share_of_gap=share, beyond_noise=beyond,
-                                    verdict=_verdict(recovery, share, band), run=run))
+    recovery = {c: s.improvement(bad_value, design.value(c, s.metric)) for c in design.specs}
+    effects = [_effect(f.name, f.description, design, recovery, gap, noise, s.metric)
+               for f in design.factors]
+    interactions = _interactions(design, recovery, noise)
     notes = []
-    culprit = None
+    culprits: tuple[str, ...] = ()
     if gap <= band:
-        notes.append(f"The good run's factors improve {s.metric} by {gap:+.4f}, inside the "
-                     f"noise band ±{band:.4f}: the regression is not distinguishable from "
-                     f"reseeding.")
+        notes.append(f"The good run's factors improve {s.metric} by {figure(gap, True)}, inside "
+                     f"the noise band ±{figure(band)}: the regression is not distinguishable "
+                     f"from reseeding.")
     else:
-        ranked = sorted(effects, key=lambda e: -e.recovery)
-        best = ranked[0] if ranked else None
-        if best and best.beyond_noise and (best.share_of_gap or 0) >= CULPRIT_SHARE:
-            culprit = best.factor
-        total = sum(e.recovery for e in effects)
-        if len(effects) > 1 and abs(total - gap) > 2 * band:
-            notes.append(f"The single-factor recoveries add up to {total:+.4f}, not the gap "
-                         f"{gap:+.4f}: the factors interact.")
+        ranked = sorted((e for e in effects if e.carries_effect),
+                        key=lambda e: -(e.shapley if e.shapley is not None else e.recovery))
+        culprits = tuple(e.factor for e in ranked)
+        for inter in interactions:
+            if inter.real:
+                notes.append(f"The factors {inter.name} interact: their effects do not add "
+                             f"up, so each is judged with the others at their good value as "
+                             f"well as at their bad value.")
     not_rerun = tuple(f for f in diff.factors if f in ("libraries", "platform"))
     if not_rerun:
         notes.append(f"{' and '.join(not_rerun).capitalize()} differ between the runs; re-runs "
@@ -141,16 +182,77 @@ def delta_experiments(good: Manifest, bad: Manifest, diff: ManifestDiff, runner:
     reproduced = None if recorded is None else abs(recorded - bad_value) <= \
         REPRODUCE_TOLERANCE * max(1.0, abs(recorded))
     if reproduced is False:
-        notes.append(f"Re-running the bad run gave {s.metric} {bad_value:.4f}, not the recorded "
-                     f"{recorded:.4f}: the pipeline is not fully reproducible here.")
-    return DeltaExperiments(
+        notes.append(f"Re-running the bad run gave {s.metric} {figure(bad_value)}, not the "
+                     f"recorded {figure(recorded)}: the pipeline is not fully reproducible here.")
+    cells = tuple(FactorialCell(from_good=tuple(n for n in design.names if n in c),
+                                metric_value=design.value(c, s.metric), recovery=recovery[c],
+                                run=design.runs[c].key, label=design.runs[c].label)
+                  for c in design.specs)
+    result = DeltaExperiments(
         metric=s.metric, higher_is_better=s.higher_is_better, seed=bad.seed, bad_value=bad_value,
-        good_value=good_value, gap=gap, noise=noise, effects=tuple(effects), culprit=culprit,
-        not_rerun=not_rerun, recorded_bad=recorded, reproduced=reproduced, notes=tuple(notes))
+        good_value=good_value, gap=gap, noise=noise, effects=tuple(effects),
+        culprit=culprits[0] if culprits else None, not_rerun=not_rerun, recorded_bad=recorded,
+        reproduced=reproduced, notes=tuple(notes), factors=design.names, cells=cells,
+        interactions=interactions, culprits=culprits)
+    return Factorial(result, design, s)
+
+
+def _effect(name: str, description: str, design: Design, recovery: dict[frozenset[str], float],
+            gap: float, noise: NoiseBand, metric: str) -> FactorEffect:
+    """Recovery (others bad), damage (others good) and Shapley share of one factor."""
+    band = noise.half_width
+    alone, everything = frozenset([name]), design.everything
+    others_good = everything - alone
+    rec = recovery[alone]
+    damage = recovery[everything] - recovery[others_good]
+    share = rec / gap if gap > band and gap > 0 else None
+    k = len(design.factors)
+    shapley = sum(math.factorial(len(c)) * math.factorial(k - len(c) - 1) / math.factorial(k)
+                  * (recovery[c | alone] - recovery[c]) for c in design.specs if name not in c)
+    beyond, damage_beyond = abs(rec) > band, abs(damage) > band
+    carries = gap > band and ((beyond and rec > 0) or (damage_beyond and damage > 0))
+    verdict = _verdict(rec, share, band)
+    if k > 1:
+        verdict += (f"; with the other factors at their good value it costs "
+                    f"{figure(damage, True)}"
+                    + ("" if damage_beyond else " (inside the noise band)"))
+    return FactorEffect(
+        factor=name, description=description, metric_value=design.value(alone, metric),
+        recovery=rec, share_of_gap=share, beyond_noise=beyond, verdict=verdict,
+        run=design.runs[alone], damage=damage, damage_beyond_noise=damage_beyond,
+        damage_run=design.runs[others_good], shapley=shapley,
+        shapley_share=shapley / gap if gap > band and gap > 0 else None, carries_effect=carries,
+        rests_on=design.keys([frozenset(), alone, others_good, everything]))
+
+
+def _interactions(design: Design, recovery: dict[frozenset[str], float],
+                  noise: NoiseBand) -> tuple[InteractionEffect, ...]:
+    """The factorial's interaction contrasts of every set of two or more factors."""
+    out = []
+    for cell in design.specs:
+        if len(cell) < 2:
+            continue
+        parts = [c for c in design.specs if c <= cell]
+        value = sum((-1) ** (len(cell) - len(c)) * recovery[c] for c in parts)
+        band = noise.band(len(cell))
+        real = abs(value) > band
+        if not real:
+            verdict = f"no interaction beyond noise ({figure(value, True)} vs ±{figure(band)})"
+        elif value > 0:
+            verdict = (f"together they cost {figure(value)} less than the sum of their "
+                       f"separate costs (band ±{figure(band)}): one hides part of the other's "
+                       f"effect")
+        else:
+            verdict = (f"together they cost {figure(-value)} more than the sum of their "
+                       f"separate costs (band ±{figure(band)}): their effects compound")
+        out.append(InteractionEffect(factors=tuple(n for n in design.names if n in cell),
+                                     value=value, band=band, real=real, verdict=verdict,
+                                     rests_on=design.keys(parts)))
+    return tuple(out)
 
 
 def _verdict(recovery: float, share: float | None, band: float) -> str:
-    change = f"{recovery:+.4f} vs noise ±{band:.4f}"
+    change = f"{figure(recovery, True)} vs noise ±{figure(band)}"
     if abs(recovery) <= band:
         return f"no effect beyond noise ({change})"
     if recovery < 0:

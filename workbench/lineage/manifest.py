@@ -2,16 +2,16 @@
 
 A manifest names the data inputs (path, content hash, rows, schema, per-column summary, DVC
 record), the code (git commit, dirty flag, hash of the uncommitted diff), config, seeds, library
-versions, platform, evaluation metrics on a named evaluation set, and the pipeline's entry point,
-so the run can be compared with another and re-run with any factor swapped. The JSON layout is
-documented in docs/manifest-schema.md; `schema_version` only grows, and readers refuse versions
-newer than they know.
+versions, platform, evaluation metrics on a named evaluation set with the direction each
+improves in, and the pipeline's entry point, so the run can be compared with another and re-run
+with any factor swapped. The JSON layout is documented in docs/manifest-schema.md;
+`schema_version` only grows, and readers refuse versions newer than they know.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
-import importlib.metadata
 import importlib.util
 import json
 import math
@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.lineage import dvc, gitutil
+from workbench.lineage import directions, dvc, gitutil
+from workbench.lineage import libraries as libs
 from workbench.lineage.dvc import DvcInfo
 from workbench.lineage.errors import ManifestError
 from workbench.lineage.profile import (
@@ -39,12 +40,10 @@ from workbench.lineage.profile import (
 from workbench.results import Serialisable, jsonable
 
 SCHEMA = "workbench/run-manifest"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: metric_directions, directions_declared, label kinds and moments
 MANIFEST_NAME = "manifest.json"
+MANIFEST_SUFFIX = ".json"  # an `out` ending in it is the manifest file; anything else a folder
 EVAL_ROLE = "eval"
-# Metric names (or name parts) where a smaller value is better.
-LOWER_IS_BETTER_HINTS = ("loss", "error", "mae", "mse", "rmse", "false_positive", "fpr", "fnr",
-                         "brier", "logloss")
 
 
 @dataclass(frozen=True)
@@ -130,6 +129,8 @@ class Manifest(Serialisable):
     label: str | None = None
     libraries: dict[str, str] = field(default_factory=dict)
     platform: dict[str, Any] = field(default_factory=dict)
+    metric_directions: dict[str, str] = field(default_factory=dict)  # metric -> lower|higher
+    directions_declared: tuple[str, ...] = ()  # metrics whose direction was declared
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION
     path: Path | None = field(default=None, compare=False)
@@ -170,6 +171,9 @@ class Manifest(Serialisable):
                 "metrics": {k: float(v) for k, v in d["metrics"].items() if v is not None},
                 "lower_is_better": tuple(d.get("lower_is_better") or ()),
                 "features": tuple(d.get("features") or ()),
+                "metric_directions": {str(k): directions.check(v, f"{where}: direction of {k!r}")
+                                      for k, v in (d.get("metric_directions") or {}).items()},
+                "directions_declared": tuple(d.get("directions_declared") or ()),
                 "path": path,
             })
         except (TypeError, ValueError, KeyError) as exc:
@@ -195,11 +199,20 @@ class Manifest(Serialisable):
         return self.primary_metric or next(iter(self.metrics), "")
 
     def higher_is_better(self, metric: str | None = None) -> bool:
-        """Direction of a metric: declared lower-is-better, else guessed from its name."""
+        """Direction of a metric: as recorded, else listed lower-is-better, else from its name."""
         name = metric or self.metric
+        if name in self.metric_directions:
+            return self.metric_directions[name] == directions.HIGHER
         if name in self.lower_is_better:
             return False
-        return not any(h in name.lower() for h in LOWER_IS_BETTER_HINTS)
+        return directions.guess(name)[0] == directions.HIGHER
+
+    def direction_declared(self, metric: str | None = None) -> bool:
+        """Whether the metric's direction was declared at capture rather than guessed."""
+        name = metric or self.metric
+        if self.metric_directions:
+            return name in self.directions_declared
+        return name in self.lower_is_better
 
     def input(self, role: str) -> DataInput | None:
         """The data input with that role."""
@@ -234,11 +247,26 @@ def load_manifest(path: str | Path) -> Manifest:
     return Manifest.from_dict(data, path.resolve())
 
 
+def manifest_path(out: str | Path) -> Path:
+    """The manifest file for `out`: out itself when it ends in .json, else out/manifest.json.
+
+    `models/v1.2` is a folder (its '.2' is no file suffix); an existing file there is an error.
+    """
+    path = Path(out)
+    if path.is_dir():
+        return path / MANIFEST_NAME
+    if path.suffix.lower() == MANIFEST_SUFFIX:
+        return path
+    if path.exists():
+        raise ManifestError(f"{str(path)!r} is a file, not a folder: pass the model's folder "
+                            f"(the manifest is written inside it as {MANIFEST_NAME}) or a path "
+                            f"ending in {MANIFEST_SUFFIX}.")
+    return path / MANIFEST_NAME
+
+
 def save_manifest(manifest: Manifest, path: str | Path) -> Path:
     """Write the manifest as indented JSON; returns the file written."""
-    path = Path(path)
-    if path.is_dir() or not path.suffix:
-        path = path / MANIFEST_NAME
+    path = manifest_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(manifest.to_dict(), indent=2, allow_nan=False) + "\n",
                     encoding="utf-8")
@@ -256,17 +284,21 @@ def capture_manifest(
     model_version: str | None = None, model_path: str | Path | None = None,
     label: str | None = None, features: Iterable[str] = (), drop_key: str | None = None,
     repo: str | Path | None = None, libraries: Iterable[str] = (),
+    metric_direction: str | None = None, loaded_modules: bool = True,
 ) -> Manifest:
     """Record a manifest of the run that just trained; returns it (written to `out`).
 
-    Call it from the training script after evaluating. `out` is the manifest file or the model's
-    folder (then `manifest.json` inside). `data` maps roles to paths (the evaluation set's role
-    is `evaluation`); `entry_point` is "module:function" or an EntryPoint. Data inputs are
-    hashed and summarised with DuckDB; git state is read without modifying the repository.
+    Call it from the training script after evaluating. `out` is the model's folder (then
+    `manifest.json` inside; created when missing) or a path ending in `.json`. `data` maps roles
+    to paths (the evaluation set's role is `evaluation`); `entry_point` is "module:function" or
+    an EntryPoint. `metric_direction` ("lower"/"higher") declares the primary metric's; without
+    it the direction is taken from the name with a MetricDirectionWarning. `libraries`: extra
+    distribution names; `loaded_modules` adds those of the modules this process imported.
+    Data inputs are hashed and summarised with DuckDB; git state is read without modifying the
+    repository.
     """
-    out_path = Path(out)
-    if out_path.is_dir() or not out_path.suffix:
-        out_path = out_path / MANIFEST_NAME
+    out_path = manifest_path(out)
+    lower_is_better = tuple(lower_is_better)
     entry = _entry_point(entry_point, drop_key)
     metrics = _metrics(metrics)
     if evaluation is not None and evaluation not in data:
@@ -286,14 +318,20 @@ def capture_manifest(
         code = CodeState(**{**code.__dict__, "patch": patch_name})
     if entry.callable and root is not None and entry.workdir == ".":
         entry = EntryPoint(**{**entry.__dict__, "workdir": entry_workdir(entry.callable, root)})
+    found, declared = metric_directions(metrics, primary, metric_direction, lower_is_better)
+    names = set(libraries) | entry_libraries(entry, root)
+    if loaded_modules:
+        names |= libs.loaded_distributions()
     manifest = Manifest(
         run_id=uuid.uuid4().hex, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         entry_point=entry, code=code,
         data=tuple(data_input(role, path, label=label) for role, path in data.items()),
         config=read_config(config), seeds=_seeds(seeds), metrics=metrics, evaluation=evaluation,
-        primary_metric=primary, lower_is_better=tuple(lower_is_better),
+        primary_metric=primary,
+        lower_is_better=tuple(k for k, v in found.items() if v == directions.LOWER),
         model_version=model_version, model=_model(model_path), features=tuple(features),
-        label=label, libraries=library_versions(libraries), platform=platform_info(),
+        label=label, libraries=libs.versions(names), platform=platform_info(),
+        metric_directions=found, directions_declared=declared,
     )
     save_manifest(manifest, out_path)
     return Manifest(**{**manifest.__dict__, "path": out_path.resolve()})
@@ -304,22 +342,19 @@ def data_input(role: str, path: str | Path, label: str | None = None) -> DataInp
     files, kind = resolve_files(path)
     resolved = str(Path(path).resolve()) if not any(c in str(path) for c in "*?[") \
         else str(Path(path).absolute())
-    summary = summarize(path, label=label if _has_column(path, label) else None)
-    return DataInput(role=role, path=resolved, format=kind, sha256=content_hash(path),
+    version = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    digest, summary = _profile(resolved, version, label)
+    return DataInput(role=role, path=resolved, format=kind, sha256=digest,
                      bytes=sum(f.stat().st_size for f in files), files=len(files),
                      summary=summary, dvc=dvc.find(files[0]) if len(files) == 1 else None)
 
 
-def _has_column(path: str | Path, column: str | None) -> bool:
-    if column is None:
-        return False
-    from workbench.lineage.profile import connect, schema_of
-
-    con = connect(path)
-    try:
-        return column in schema_of(con)
-    finally:
-        con.close()
+@functools.lru_cache(maxsize=64)
+def _profile(path: str, version: tuple[tuple[str, int, int], ...],
+             label: str | None) -> tuple[str, DataSummary]:
+    """Content hash and summary of one version of an input (the evaluation set of several runs
+    captured in one process is read once); `version` holds each file's size and mtime."""
+    return content_hash(path), summarize(path, label=label, require_label=False)
 
 
 def _entry_point(value: str | EntryPoint, drop_key: str | None) -> EntryPoint:
@@ -442,21 +477,37 @@ def _model(path: str | Path | None) -> dict[str, Any] | None:
     return {"path": str(p.resolve()), "sha256": file_sha256(p), "bytes": p.stat().st_size}
 
 
-def library_versions(extra: Iterable[str] = ()) -> dict[str, str]:
-    """Versions of the installed distributions providing the modules imported so far."""
-    providers = importlib.metadata.packages_distributions()
-    names = set(extra)
-    for module in list(sys.modules):
-        top = module.split(".")[0]
-        if top in providers and top not in sys.stdlib_module_names:
-            names.update(providers[top])
-    out = {"python": platform.python_version()}
-    for name in sorted(names, key=str.lower):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
+def entry_libraries(entry: EntryPoint, root: Path | None) -> set[str]:
+    """Distributions the entry point's code imports (read from its source) and what they need."""
+    workdir = (root or Path.cwd()) / entry.workdir
+    modules, scripts = libs.entry_sources(entry.callable, entry.command, workdir)
+    return libs.with_requirements(
+        libs.distributions_of(libs.source_imports(workdir, modules, scripts)))
+
+
+def metric_directions(metrics: Mapping[str, float], primary: str | None,
+                      declared: str | None, lower: Iterable[str]) -> tuple[dict[str, str],
+                                                                           tuple[str, ...]]:
+    """Every metric's direction and the metrics whose direction was declared.
+
+    The primary metric's comes from `declared`, listed names are lower-is-better, the rest are
+    taken from their names; guessing the primary metric's direction warns.
+    """
+    lower = set(lower)
+    out: dict[str, str] = {}
+    named: list[str] = []
+    for name in metrics:
+        if name == primary and declared is not None:
+            out[name] = directions.check(declared, "metric_direction")
+            named.append(name)
+        elif name in lower:
+            out[name] = directions.LOWER
+            named.append(name)
+        else:
+            out[name], known = directions.guess(name)
+            if name == primary:
+                directions.warn_guessed(name, out[name], known)
+    return out, tuple(named)
 
 
 def platform_info() -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """Data versions: content hashes and per-column summaries, computed out of core with DuckDB.
 
-A data input is one Parquet/CSV file, a glob, or a folder of Parquet files. Its summary (rows,
-schema, and per column: nulls, range, mean and 20-quantile edges, or the top levels with the
-label rate inside each) is stored in the run manifest, so two runs can be compared even after
-their data is gone. Queries reuse the builders of `workbench.data.queries` over a view named
-`reference`; only small aggregates come back to Python.
+A data input is one Parquet/CSV file, a glob, or a folder of such files (`formats`). Its summary
+(rows, schema, and per column: nulls, range, mean and 20-quantile edges, or the top levels with
+the label's count, sum and sum of squares inside each) is stored in the run manifest, so two
+runs can be compared even after their data is gone. A label is `binary` (0/1 or boolean: its
+mean is a rate) or `numeric` (a price, a duration: compared by mean and spread). Queries reuse
+the builders of `workbench.data.queries` over a view named `reference`; only small aggregates
+come back to Python.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import duckdb
 from workbench.data import queries
 from workbench.data.queries import BinSpec
 from workbench.data.schema import ColumnKind, FeatureSpec, Roles, is_numeric
+from workbench.lineage import formats
 from workbench.lineage.errors import DataVersionError
 from workbench.results import Serialisable
 
@@ -29,6 +32,8 @@ MAX_LEVELS = 30
 # A categorical column whose top levels cover less than this share of rows is an identifier.
 MIN_LEVEL_COVERAGE = 0.5
 CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")
+# Relative tolerance of sum(x^2) == sum(x), which holds exactly when every x in [0, 1] is 0 or 1.
+BINARY_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -38,11 +43,12 @@ class LevelSummary(Serialisable):
     level: str
     rows: int
     label_rows: int | None = None
-    label_positives: float | None = None
+    label_positives: float | None = None  # sum of the label (positives of a 0/1 label)
+    label_sumsq: float | None = None  # sum of the squared label (numeric labels' spread)
 
     @property
     def label_rate(self) -> float | None:
-        """Share of positive labels among the labelled rows of this level."""
+        """Mean label among the labelled rows of this level (the positive share for 0/1)."""
         if not self.label_rows:
             return None
         return (self.label_positives or 0.0) / self.label_rows
@@ -80,14 +86,29 @@ class DataSummary(Serialisable):
     columns: tuple[ColumnSummary, ...]
     label: str | None = None
     label_rows: int | None = None
-    label_positives: float | None = None
+    label_positives: float | None = None  # sum of the label (positives of a 0/1 label)
+    label_kind: str | None = None  # binary or numeric (None in manifests from before kinds)
+    label_sumsq: float | None = None
 
     @property
-    def label_rate(self) -> float | None:
-        """Share of positive labels (numeric or boolean labels)."""
+    def label_mean(self) -> float | None:
+        """Mean of the label over its non-null rows."""
         if not self.label_rows:
             return None
         return (self.label_positives or 0.0) / self.label_rows
+
+    @property
+    def label_type(self) -> str | None:
+        """binary or numeric; older manifests without a kind: binary when the mean is a rate."""
+        mean = self.label_mean
+        if mean is None:
+            return None
+        return self.label_kind or ("binary" if 0.0 <= mean <= 1.0 else "numeric")
+
+    @property
+    def label_rate(self) -> float | None:
+        """Share of positive labels, for a binary label (None for a numeric one)."""
+        return self.label_mean if self.label_type == "binary" else None
 
     def column(self, name: str) -> ColumnSummary | None:
         """The summary of a column, if present."""
@@ -101,24 +122,9 @@ class DataSummary(Serialisable):
 
 
 def resolve_files(path: str | Path) -> tuple[list[Path], str]:
-    """The files of a data input (file, glob or folder of Parquet files) and their format."""
-    text = str(path)
-    p = Path(text)
-    if p.is_dir():
-        files = sorted(p.rglob("*.parquet")) or sorted(p.rglob("*.csv"))
-    else:
-        files = sorted(Path(f) for f in glob.glob(text)) if any(c in text for c in "*?[") \
-            else ([p] if p.is_file() else [])
-    if not files:
-        raise DataVersionError(f"The data input {text!r} matches no file. Check the path, or "
-                               f"restore that data version (e.g. `dvc checkout`).")
-    lower = files[0].name.lower()
-    if lower.endswith((".parquet", ".pq")):
-        return files, "parquet"
-    if lower.endswith((".csv", ".csv.gz", ".tsv")):
-        return files, "csv"
-    raise DataVersionError(f"The data input {text!r} is neither Parquet nor CSV "
-                           f"({files[0].name}); convert it or point at the Parquet/CSV files.")
+    """The files of a data input (file, glob or folder) and their kind: parquet or csv."""
+    files, fmt, _ = formats.resolve(path)
+    return files, fmt.kind
 
 
 def content_hash(path: str | Path) -> str:
@@ -178,14 +184,20 @@ def _kind(duck_type: str) -> str:
     return "other"
 
 
-def summarize(path: str | Path, label: str | None = None) -> DataSummary:
-    """Rows, schema and per-column summaries of a data input, in three kinds of scans."""
+def summarize(path: str | Path, label: str | None = None,
+              require_label: bool = True) -> DataSummary:
+    """Rows, schema and per-column summaries of a data input, in three kinds of scans.
+
+    A label the input lacks is an error, or (require_label=False) summarised without a label.
+    """
     con = connect(path)
     try:
         schema = schema_of(con)
         if label is not None and label not in schema:
-            raise DataVersionError(f"The label column {label!r} is not in {str(path)!r}; "
-                                   f"columns: {', '.join(schema)}.")
+            if require_label:
+                raise DataVersionError(f"The label column {label!r} is not in {str(path)!r}; "
+                                       f"columns: {', '.join(schema)}.")
+            label = None
         return _summarize(con, schema, label)
     finally:
         con.close()
@@ -201,8 +213,8 @@ def _summarize(con: duckdb.DuckDBPyConnection, schema: dict[str, str],
     quant = _run(con, queries.reference_quantiles(numeric, PROBS)).iloc[0] if numeric else None
     levels = {s.name: [str(v) for v in _run(con, queries.top_levels(s, MAX_LEVELS))["level"]]
               for s in specs.values() if s.kind is ColumnKind.CATEGORICAL}
-    label_numeric = label is not None and (is_numeric(schema[label])
-                                           or schema[label].upper() == "BOOLEAN")
+    boolean_label = label is not None and schema[label].upper() == "BOOLEAN"
+    label_numeric = label is not None and (is_numeric(schema[label]) or boolean_label)
     bins = [BinSpec(s, levels=tuple(levels.get(s.name, ()))) for s in specs.values()]
     roles = Roles(timestamp="", prediction=label if label_numeric else "", task="classification",
                   decision=None, label=None, model_version=None, id=None, latency=None,
@@ -236,7 +248,8 @@ def _summarize(con: duckdb.DuckDBPyConnection, schema: dict[str, str],
                 lv.append(LevelSummary(
                     level=level, rows=int(r["n"]),
                     label_rows=int(r["n_score"]) if label_numeric else None,
-                    label_positives=_num(r["score_sum"]) if label_numeric else None))
+                    label_positives=_num(r["score_sum"]) if label_numeric else None,
+                    label_sumsq=_num(r["score_sumsq"]) if label_numeric else None))
             other = int(by_bin[1]["n"]) if 1 in by_bin else 0
             if sum(x.rows for x in lv) < MIN_LEVEL_COVERAGE * (rows - nulls):
                 lv, other = [], rows - nulls  # an identifier: its values are not worth listing
@@ -249,10 +262,23 @@ def _summarize(con: duckdb.DuckDBPyConnection, schema: dict[str, str],
                                          non_null=-1, nulls=-1))
     order = list(schema)
     columns.sort(key=lambda c: order.index(c.name))
+    if not label_numeric:
+        return DataSummary(rows=rows, schema=schema, columns=tuple(columns), label=label)
+    n, total, sumsq = int(totals["n_score"]), _num(totals["score_sum"]), _num(totals["score_sumsq"])
+    column = next(c for c in columns if c.name == label)
     return DataSummary(
-        rows=rows, schema=schema, columns=tuple(columns), label=label,
-        label_rows=int(totals["n_score"]) if label_numeric else None,
-        label_positives=_num(totals["score_sum"]) if label_numeric else None)
+        rows=rows, schema=schema, columns=tuple(columns), label=label, label_rows=n,
+        label_positives=total, label_sumsq=sumsq,
+        label_kind="binary" if boolean_label or _binary(column, n, total, sumsq) else "numeric")
+
+
+def _binary(column: ColumnSummary, n: int, total: float | None, sumsq: float | None) -> bool:
+    """Whether a numeric label only holds 0 and 1 (then sum(x^2) equals sum(x))."""
+    if n == 0 or total is None or sumsq is None or column.min is None or column.max is None:
+        return n == 0
+    if column.min < 0.0 or column.max > 1.0:
+        return False
+    return abs(sumsq - total) <= BINARY_TOLERANCE * max(1.0, abs(total))
 
 
 def _run(con: duckdb.DuckDBPyConnection, q: queries.Sql):

@@ -7,6 +7,7 @@ they are judged against, never as bare numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,11 @@ class ColumnShift(Serialisable):
 
 @dataclass(frozen=True)
 class SegmentShift(Serialisable):
-    """Change of the label rate within one segment (a level of a categorical column)."""
+    """Change of the label within one segment (a level of a categorical column).
+
+    Binary labels: the positive rate, two-proportion z. Numeric labels: the mean, Welch t (the
+    rates are None). `z` holds the statistic either way.
+    """
 
     column: str
     level: str
@@ -69,8 +74,19 @@ class SegmentShift(Serialisable):
     rows_bad: int
     label_rate_good: float | None
     label_rate_bad: float | None
-    z: float  # two-proportion z statistic, bad vs good
+    z: float  # two-proportion z (binary label) or Welch t (numeric label), bad vs good
     significant: bool
+    label_mean_good: float | None = None
+    label_mean_bad: float | None = None
+    test: str = "two-proportion z"
+
+    def describe(self, label: str | None = None) -> str:
+        """`rate 18.0% -> 0.0% (z = -9.1)` or `mean sale_price 412,000 -> 412 (t = -40.2)`."""
+        if self.label_rate_good is not None and self.label_rate_bad is not None:
+            return (f"label rate {self.label_rate_good:.1%} -> {self.label_rate_bad:.1%} "
+                    f"(z = {self.z:.1f})")
+        return (f"mean {label or 'label'} {label_value(self.label_mean_good)} -> "
+                f"{label_value(self.label_mean_bad)} (t = {self.z:.1f})")
 
     @property
     def name(self) -> str:
@@ -95,10 +111,17 @@ class DataChange(Serialisable):
     types_changed: tuple[ValueChange, ...] = ()
     shifts: tuple[ColumnShift, ...] = ()
     label: str | None = None
-    label_rate_good: float | None = None
+    label_rate_good: float | None = None  # binary labels only
     label_rate_bad: float | None = None
-    label_z: float | None = None
+    label_z: float | None = None  # two-proportion z (binary) or Welch t (numeric)
     segments: tuple[SegmentShift, ...] = ()
+    label_kind: str | None = None  # binary or numeric
+    label_test: str | None = None  # the statistic in label_z
+    label_mean_good: float | None = None
+    label_mean_bad: float | None = None
+    label_median_good: float | None = None  # numeric labels: from the stored quantiles
+    label_median_bad: float | None = None
+    label_ks: float | None = None  # numeric labels: KS distance of the label distributions
 
     @property
     def top_segment(self) -> SegmentShift | None:
@@ -172,16 +195,30 @@ class NoiseBand(Serialisable):
     """Run-to-run noise of the metric: the baseline repeated with different seeds.
 
     half_width = z * std * sqrt(2): how far apart two single runs that differ only in their seed
-    may land (z = 2). A change inside ±half_width is not distinguishable from noise.
+    may land (z = 2). A change inside ±half_width is not distinguishable from noise. With several
+    factors the good reference is repeated too, and `std` is the larger of the two spreads (the
+    noise can differ by orders of magnitude between the two ends).
     """
 
     metric: str
     seeds: tuple[int, ...]
-    values: tuple[float, ...]
+    values: tuple[float, ...]  # the bad baseline at each seed
     mean: float
     std: float
     half_width: float
     z: float = 2.0
+    runs: tuple[str, ...] = ()  # keys of the runs, one per seed (and per good repeat)
+    bad_std: float | None = None  # spread at the bad baseline
+    good_values: tuple[float, ...] = ()  # the good reference at each seed, when repeated
+    good_std: float | None = None
+
+    def band(self, order: int = 1) -> float:
+        """Band of a contrast of 2**order single runs with signs +-1 (order 1: a difference).
+
+        A difference of two runs has std sqrt(2) * std; an interaction of k factors is a signed
+        sum of 2**k runs, std sqrt(2**k) * std. The band is z times that.
+        """
+        return self.z * self.std * math.sqrt(2 ** order)
 
 
 @dataclass(frozen=True)
@@ -200,6 +237,46 @@ class FactorEffect(Serialisable):
     beyond_noise: bool
     verdict: str
     run: RunRecord
+    damage: float | None = None  # how much worse the good run gets with only this factor bad
+    damage_beyond_noise: bool = False
+    damage_run: RunRecord | None = None  # the good run with this factor from the bad run
+    shapley: float | None = None  # this factor's fair share of the gap (averaged over orders)
+    shapley_share: float | None = None  # shapley / gap
+    carries_effect: bool = False  # recovery or damage is harmful beyond the noise band
+    rests_on: tuple[str, ...] = ()  # keys of the runs the effect is computed from
+
+
+@dataclass(frozen=True)
+class FactorialCell(Serialisable):
+    """One run of the 2^k factorial: the bad run with some factors taken from the good run."""
+
+    from_good: tuple[str, ...]  # () is the bad baseline, every factor the good reference
+    metric_value: float
+    recovery: float  # improvement over the bad baseline
+    run: str  # key of the run
+    label: str
+
+
+@dataclass(frozen=True)
+class InteractionEffect(Serialisable):
+    """How far some factors' joint effect departs from the sum of their separate effects.
+
+    value: recovery of swapping all of `factors` minus what the sub-combinations explain (the
+    factorial's interaction contrast, anchored at the bad run); judged against the band of a
+    contrast of 2**len(factors) runs.
+    """
+
+    factors: tuple[str, ...]
+    value: float
+    band: float
+    real: bool
+    verdict: str
+    rests_on: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """`code × data`."""
+        return " × ".join(self.factors)
 
 
 @dataclass(frozen=True)
@@ -219,10 +296,19 @@ class DeltaExperiments(Serialisable):
     recorded_bad: float | None = None
     reproduced: bool | None = None  # the bad run's recorded metric came out again
     notes: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()  # the re-runnable factors that differ, in factorial order
+    cells: tuple[FactorialCell, ...] = ()  # every combination run (2^k)
+    interactions: tuple[InteractionEffect, ...] = ()
+    culprits: tuple[str, ...] = ()  # factors carrying a harmful effect, largest share first
 
     def effect(self, factor: str) -> FactorEffect | None:
         """The experiment for a factor, if one ran."""
         return next((e for e in self.effects if e.factor == factor), None)
+
+    @property
+    def real_interactions(self) -> tuple[InteractionEffect, ...]:
+        """Interactions beyond their noise band."""
+        return tuple(i for i in self.interactions if i.real)
 
 
 @dataclass(frozen=True)
@@ -235,6 +321,7 @@ class BisectStep(Serialisable):
     metric_value: float
     verdict: str  # good or bad
     cached: bool
+    run: str = ""  # key of the run
 
 
 @dataclass(frozen=True)
@@ -256,6 +343,21 @@ class BisectResult(Serialisable):
     culprit_files: tuple[FileChange, ...] = ()
     culprit_segments: tuple[SegmentShift, ...] = ()
     notes: tuple[str, ...] = ()
+    factor: str | None = None  # the factor bisected (code, data, data[ROLE], config)
+    context: str | None = None  # the other factors during the probes: good, bad or none
+    role: str | None = None  # data role of a snapshot bisection
+    label_column: str | None = None  # the label the culprit segments are measured on
+    rests_on: tuple[str, ...] = ()  # keys of the endpoint runs and the probes
+
+
+@dataclass(frozen=True)
+class Conclusion(Serialisable):
+    """One conclusion of a trace, and the runs it rests on (keys into `Trace.runs`)."""
+
+    subject: str  # noise, gap, a factor, an interaction (a × b), or a bisected culprit
+    statement: str
+    runs: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # the runs' labels, same order
 
 
 @dataclass(frozen=True)
@@ -318,3 +420,20 @@ class Trace(Serialisable):
     seconds: float = 0.0
     journal: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    bisects: tuple[BisectResult, ...] = ()  # one per culprit factor that could be bisected
+    conclusions: tuple[Conclusion, ...] = ()
+
+
+def label_value(value: float | None) -> str:
+    """A label value for messages: thousands separated, few decimals."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def figure(value: float | None, signed: bool = False) -> str:
+    """A metric value for messages: four decimals, or whole thousands-separated units when large."""
+    if value is None:
+        return "n/a"
+    sign = "+" if signed else ""
+    return f"{value:{sign},.0f}" if abs(value) >= 1000 else f"{value:{sign}.4f}"

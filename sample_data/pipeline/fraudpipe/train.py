@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     capture_manifest(
         args.out, entry_point="fraudpipe.train:run", data={"train": args.train, "eval": args.eval},
         config=config, seeds=args.seed, metrics=metrics, primary_metric="avg_precision",
-        model_version=args.model_version, model_path=args.out / "model.skops", label=LABEL,
-        features=FEATURES, drop_key="drop_features")
+        metric_direction="higher", model_version=args.model_version,
+        model_path=args.out / "model.skops", label=LABEL, features=FEATURES,
+        drop_key="drop_features")
     print(json.dumps(metrics))
 
 

@@ -1,0 +1,3 @@
+"""House price model training pipeline: load a CSV snapshot, compute features, train, evaluate."""
+
+__version__ = "1.0"
