@@ -99,6 +99,18 @@ def where_window(q: Sql, roles: Roles, start: datetime | None, end: datetime | N
     return " AND ".join(conds)
 
 
+def window_case(q: Sql, roles: Roles,
+                windows: list[tuple[str, datetime | None, datetime | None]]) -> tuple[str, str]:
+    """(CASE naming each row's window, the condition keeping rows inside any window) for
+    disjoint (name, start, end) windows."""
+    whens, conds = [], []
+    for name, start, end in windows:
+        cond = where_window(q, roles, start, end)
+        conds.append(f"({cond})")
+        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    return f"CASE {' '.join(whens)} END", " OR ".join(conds)
+
+
 def decision_expr(q: Sql, roles: Roles, threshold: float) -> str:
     """1 when the logged decision is positive (or the score reaches the threshold), else 0."""
     if roles.decision is not None:
@@ -438,13 +450,7 @@ def binned_counts(
         wcase = q.p(windows[0][0])
         where = "TRUE"
     else:
-        whens, conds = [], []
-        for name, start, end in windows:
-            cond = where_window(q, roles, start, end)
-            conds.append(f"({cond})")
-            whens.append(f"WHEN {cond} THEN {q.p(name)}")
-        wcase = f"CASE {' '.join(whens)} END"
-        where = " OR ".join(conds)
+        wcase, where = window_case(q, roles, windows)
     cols = [f"{wcase} AS _wb_w"]
     cols.append(f"{finite(roles.prediction)} AS _wb_score" if with_score
                 else "NULL::DOUBLE AS _wb_score")
@@ -518,11 +524,7 @@ def joint_cells(roles: Roles, threshold: float, specs: list[BinSpec],
     Result columns: w, c0..ck (coarse bin ids) and the outcome counts.
     """
     q = Sql()
-    whens, conds = [], []
-    for name, start, end in windows:
-        cond = where_window(q, roles, start, end)
-        conds.append(f"({cond})")
-        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    wcase, in_windows = window_case(q, roles, windows)
     fine = [f"{bin_expr(q, spec)} AS _wb_b{i}" for i, spec in enumerate(specs)]
     aggs = outcome_aggregates(q, roles, threshold)
     groups = COARSE_BINS[len(specs)]
@@ -530,8 +532,8 @@ def joint_cells(roles: Roles, threshold: float, specs: list[BinSpec],
                      for i, spec in enumerate(specs))
     q.parts.append(
         f"SELECT _wb_w AS w, {keys}, {', '.join(aggs)} FROM (SELECT *, "
-        f"CASE {' '.join(whens)} END AS _wb_w, {', '.join(fine)} FROM production "
-        f"WHERE {' OR '.join(conds)}) GROUP BY ALL ORDER BY ALL"
+        f"{wcase} AS _wb_w, {', '.join(fine)} FROM production "
+        f"WHERE {in_windows}) GROUP BY ALL ORDER BY ALL"
     )
     return q
 
@@ -568,18 +570,14 @@ def segment_counts(
 ) -> Sql:
     """Outcome counts per window and value of each segment column (one scan)."""
     q = Sql()
-    whens, conds = [], []
-    for name, start, end in windows:
-        cond = where_window(q, roles, start, end)
-        conds.append(f"({cond})")
-        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    wcase, in_windows = window_case(q, roles, windows)
     aggs = outcome_aggregates(q, roles, threshold)
     seg_cols = [f"CAST({quote_ident(s)} AS VARCHAR) AS _wb_s{i}" for i, s in enumerate(segments)]
     sets = ", ".join(f"(_wb_w, _wb_s{i})" for i in range(len(segments)))
     q.parts.append(
         f"SELECT _wb_w AS w, {', '.join(f'_wb_s{i} AS s{i}' for i in range(len(segments)))}, "
-        f"{', '.join(aggs)} FROM (SELECT *, CASE {' '.join(whens)} END AS _wb_w, "
-        f"{', '.join(seg_cols)} FROM production WHERE {' OR '.join(conds)}) "
+        f"{', '.join(aggs)} FROM (SELECT *, {wcase} AS _wb_w, "
+        f"{', '.join(seg_cols)} FROM production WHERE {in_windows}) "
         f"GROUP BY GROUPING SETS ({sets})"
     )
     return q
@@ -629,23 +627,19 @@ def slice_counts(
     whose hash of (time, prediction) is 0 mod m are read: a deterministic 1/m sample.
     """
     q = Sql()
-    whens, conds = [], []
-    for name, start, end in windows:
-        cond = where_window(q, roles, start, end)
-        conds.append(f"({cond})")
-        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    wcase, in_windows = window_case(q, roles, windows)
     aggs = outcome_aggregates(q, roles, threshold)
     cols = [f"{bin_expr(q, spec)} AS _wb_c{i}" for i, spec in enumerate(specs)]
     sets = [f"(_wb_w, _wb_c{i})" for i in range(len(specs))]
     sets += [f"(_wb_w, _wb_c{i}, _wb_c{j})" for i, j in pairs]
     out_cols = ", ".join(f"_wb_c{i} AS c{i}" for i in range(len(specs)))
-    where = f"({' OR '.join(conds)})"
+    where = f"({in_windows})"
     if modulus > 1:
         where += (f" AND hash({ts_expr(roles)}, {num(roles.prediction)}) % "
                   f"{q.p(int(modulus))} = 0")
     q.parts.append(
         f"SELECT _wb_w AS w, {out_cols}, {', '.join(aggs)} "
-        f"FROM (SELECT *, CASE {' '.join(whens)} END AS _wb_w, {', '.join(cols)} "
+        f"FROM (SELECT *, {wcase} AS _wb_w, {', '.join(cols)} "
         f"FROM production WHERE {where}) GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
     return q
@@ -674,16 +668,12 @@ def non_numeric_values(roles: Roles, column: str,
     q = Sql()
     col = quote_ident(column)
     bad = f"({col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL)"
-    whens, conds = [], []
-    for name, start, end in windows:
-        cond = where_window(q, roles, start, end)
-        conds.append(f"({cond})")
-        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    wcase, in_windows = window_case(q, roles, windows)
     q.parts.append(
         f"SELECT w, count(*) AS n, count(v) AS n_values, count(CASE WHEN bad THEN 1 END) "
-        f"AS n_bad, mode(CASE WHEN bad THEN v END) AS example FROM (SELECT CASE "
-        f"{' '.join(whens)} END AS w, CAST({col} AS VARCHAR) AS v, {bad} AS bad FROM "
-        f"production WHERE {' OR '.join(conds)}) GROUP BY 1")
+        f"AS n_bad, mode(CASE WHEN bad THEN v END) AS example FROM (SELECT "
+        f"{wcase} AS w, CAST({col} AS VARCHAR) AS v, {bad} AS bad FROM "
+        f"production WHERE {in_windows}) GROUP BY 1")
     return q
 
 
@@ -693,14 +683,10 @@ def duplicate_ids(roles: Roles,
     assert roles.id is not None
     q = Sql()
     ident = quote_ident(roles.id)
-    whens, conds = [], []
-    for name, start, end in windows:
-        cond = where_window(q, roles, start, end)
-        conds.append(f"({cond})")
-        whens.append(f"WHEN {cond} THEN {q.p(name)}")
+    wcase, in_windows = window_case(q, roles, windows)
     q.parts.append(
-        f"SELECT CASE {' '.join(whens)} END AS w, count({ident}) AS n, "
-        f"count(DISTINCT {ident}) AS n_distinct FROM production WHERE {' OR '.join(conds)} "
+        f"SELECT {wcase} AS w, count({ident}) AS n, "
+        f"count(DISTINCT {ident}) AS n_distinct FROM production WHERE {in_windows} "
         f"GROUP BY 1")
     return q
 

@@ -7,13 +7,14 @@ training stay visible instead of being clipped into the edge bins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from workbench.data import ColumnKind, LogStore, Window
+from workbench.data import ColumnKind, FeatureSpec, LogStore, Window
 from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
 from workbench.data.store import FEATURES_PER_SCAN
 from workbench.results import FeatureDrift, Histogram, MetricSeries
@@ -197,36 +198,37 @@ def _fmt(x: float) -> str:
 def _shift_times(profile: pd.DataFrame, features: list,
                  bucket_seconds: int) -> dict[str, datetime]:
     """When each numeric feature's per-bucket mean shifted (significant change point)."""
-    out = {}
-    weights = profile["n"].astype(float).to_numpy()
-    phase = bucket_phase(profile, bucket_seconds)
-    for i, f in enumerate(features):
-        if f.kind is not ColumnKind.NUMERIC:
-            continue
-        values = profile[f"mean{i}"].astype(float).to_numpy()
-        w = np.where(np.isfinite(values), weights, 0.0)
-        cp = changepoint.detect(values, w, min_relative=0.05, phase=phase)
-        if cp is not None:
-            start = changepoint.ramp_start(values, w, cp, phase)
-            out[f.name] = profile["bucket"].iloc[start].to_pydatetime()
-    return out
+    return _change_times(profile, features, bucket_seconds,
+                         lambda i, f: profile[f"mean{i}"].astype(float).to_numpy()
+                         if f.kind is ColumnKind.NUMERIC else None)
 
 
 def _null_shift_times(profile: pd.DataFrame, features: list,
                       bucket_seconds: int) -> dict[str, datetime]:
     """When each feature's per-bucket missing rate shifted (significant change point)."""
+    def missing(i: int, f) -> np.ndarray | None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = 1.0 - profile[f"nn{i}"].astype(float).to_numpy() / profile["n"].to_numpy(
+                dtype=float)
+        return np.nan_to_num(values) if np.nanmax(values, initial=0.0) > 0 else None
+    return _change_times(profile, features, bucket_seconds, missing)
+
+
+def _change_times(profile: pd.DataFrame, features: list, bucket_seconds: int,
+                  series: Callable[[int, FeatureSpec], np.ndarray | None]) -> dict[str, datetime]:
+    """Per feature, the start of the significant change (ramps walked back) of its per-bucket
+    `series(index, feature)`, skipping features whose series is None."""
     out = {}
     weights = profile["n"].astype(float).to_numpy()
     phase = bucket_phase(profile, bucket_seconds)
     for i, f in enumerate(features):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = 1.0 - profile[f"nn{i}"].astype(float).to_numpy() / weights
-        if not np.nanmax(values, initial=0.0) > 0:
+        values = series(i, f)
+        if values is None:
             continue
         w = np.where(np.isfinite(values), weights, 0.0)
-        cp = changepoint.detect(np.nan_to_num(values), w, min_relative=0.05, phase=phase)
+        cp = changepoint.detect(values, w, min_relative=0.05, phase=phase)
         if cp is not None:
-            start = changepoint.ramp_start(np.nan_to_num(values), w, cp, phase)
+            start = changepoint.ramp_start(values, w, cp, phase)
             out[f.name] = profile["bucket"].iloc[start].to_pydatetime()
     return out
 
