@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sample_data.lineage_sample import growing_snapshots, write_frame
+
 SNAPSHOTS = 4
 FIRST_ROWS = 1_200
 ROWS_PER_SNAPSHOT = 300
@@ -59,23 +61,12 @@ def in_thousands(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write with fixed settings, so the same frame always gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
-
-
 def generate(data_dir: Path, seed: int = 5) -> tuple[list[Path], Path]:
     """Write snapshots house_sales_v1..vN.csv and eval.csv; return their paths."""
     data_dir = Path(data_dir)
-    evaluation = write_csv(houses(EVAL_ROWS, seed, EVAL_STREAM, 900_000), data_dir / "eval.csv")
-    table = houses(FIRST_ROWS, seed, TRAIN_STREAM, 0)
-    paths = []
-    for k in range(1, SNAPSHOTS + 1):
-        if k > 1:
-            fresh = houses(ROWS_PER_SNAPSHOT, seed, TRAIN_STREAM, len(table))
-            table = pd.concat([table, fresh], ignore_index=True)
-        version = in_thousands(table) if k >= IN_THOUSANDS_FROM else table
-        paths.append(write_csv(version, data_dir / "snapshots" / SNAPSHOT_NAME.format(k=k)))
+    evaluation = write_frame(houses(EVAL_ROWS, seed, EVAL_STREAM, 900_000), data_dir / "eval.csv")
+    tables = growing_snapshots(lambda n, first: houses(n, seed, TRAIN_STREAM, first), FIRST_ROWS,
+                               ROWS_PER_SNAPSHOT, SNAPSHOTS, IN_THOUSANDS_FROM, in_thousands)
+    paths = [write_frame(table, data_dir / "snapshots" / SNAPSHOT_NAME.format(k=k))
+             for k, table in enumerate(tables, start=1)]
     return paths, evaluation

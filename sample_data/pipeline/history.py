@@ -8,58 +8,14 @@ drops by several noise bands. Every other commit leaves the model's predictions 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from sample_data.lineage_sample import Commit, both, edit, from_template, write
 
 TEMPLATE = Path(__file__).parent / "fraudpipe"
 PARAMS = {"learning_rate": 0.1, "max_iter": 80, "max_leaf_nodes": 15,
           "validation_fraction": 0.2}
 CULPRIT = 8  # 1-based number of the commit introducing the bug
-
-Files = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Commit:
-    """A commit: its message and how it changes the files."""
-
-    message: str
-    change: Callable[[Files], None]
-
-
-def initial(files: Files) -> None:
-    """The template package, hyperparameters and ignore rules."""
-    for name in ("__init__.py", "features.py", "train.py"):
-        files[f"fraudpipe/{name}"] = (TEMPLATE / name).read_text(encoding="utf-8")
-    files["params.json"] = json.dumps(PARAMS, indent=2) + "\n"
-    files[".gitignore"] = "__pycache__/\n*.pyc\nmodels/\n"
-
-
-def edit(path: str, old: str, new: str) -> Callable[[Files], None]:
-    """Replace one exact, unique piece of text in a file."""
-    def change(files: Files) -> None:
-        text = files[path]
-        if text.count(old) != 1:
-            raise AssertionError(f"{path}: expected one occurrence of {old!r}")
-        files[path] = text.replace(old, new)
-    return change
-
-
-def both(*changes: Callable[[Files], None]) -> Callable[[Files], None]:
-    """Several changes in one commit."""
-    def change(files: Files) -> None:
-        for one in changes:
-            one(files)
-    return change
-
-
-def write(path: str, text: str) -> Callable[[Files], None]:
-    """Create or overwrite a file."""
-    def change(files: Files) -> None:
-        files[path] = text
-    return change
 
 
 README = """# fraudpipe
@@ -72,7 +28,8 @@ fixed evaluation set.
 """
 
 HISTORY: tuple[Commit, ...] = (
-    Commit("Fraud pipeline: snapshot loading, ratio feature, gradient boosting", initial),
+    Commit("Fraud pipeline: snapshot loading, ratio feature, gradient boosting",
+           from_template(TEMPLATE, PARAMS)),
     Commit("Add README with how to train and evaluate", write("README.md", README)),
     Commit("Validate required columns when loading a snapshot", edit(
         "fraudpipe/train.py",

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sample_data.fraud_features import (
     COUNTRIES,
@@ -23,6 +21,7 @@ from sample_data.fraud_features import (
     served_columns,
     simulate,
 )
+from sample_data.lineage_sample import growing_snapshots, write_frame
 
 SNAPSHOTS = 6
 FIRST_ROWS = 3_000
@@ -33,7 +32,7 @@ MISLABELED_SEGMENT = ("merchant_category", "electronics")
 LOGIT_OFFSET = 2.3  # raises the fraud rate to ~8 %
 START_US = 1_788_000_000_000_000  # late August 2026, UTC microseconds
 EVAL_STREAM, TRAIN_STREAM = 0, 1
-PARQUET_OPTIONS = {"compression": "snappy", "use_dictionary": True, "write_statistics": True}
+SNAPSHOT_NAME = "transactions_v{k}.parquet"
 
 
 def transactions(n: int, seed: int, stream: int, first_id: int) -> pd.DataFrame:
@@ -50,13 +49,6 @@ def transactions(n: int, seed: int, stream: int, first_id: int) -> pd.DataFrame:
     return frame
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write with fixed settings, so the same frame always gives the same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, **PARQUET_OPTIONS)
-    return path
-
-
 def mislabel(frame: pd.DataFrame) -> pd.DataFrame:
     """The relabeling bug: chargebacks in the segment become legitimate."""
     column, level = MISLABELED_SEGMENT
@@ -68,15 +60,10 @@ def mislabel(frame: pd.DataFrame) -> pd.DataFrame:
 def generate(data_dir: Path, seed: int = 11) -> tuple[list[Path], Path]:
     """Write snapshots transactions_v1..vN and eval.parquet; return their paths."""
     data_dir = Path(data_dir)
-    evaluation = write_parquet(transactions(EVAL_ROWS, seed, EVAL_STREAM, 9_000_000),
-                               data_dir / "eval.parquet")
-    table = transactions(FIRST_ROWS, seed, TRAIN_STREAM, 0)
-    paths = []
-    for k in range(1, SNAPSHOTS + 1):
-        if k > 1:
-            fresh = transactions(ROWS_PER_SNAPSHOT, seed, TRAIN_STREAM, len(table))
-            table = pd.concat([table, fresh], ignore_index=True)
-        version = mislabel(table) if k >= MISLABELED_FROM else table
-        paths.append(write_parquet(version, data_dir / "snapshots" /
-                                   f"transactions_v{k}.parquet"))
+    evaluation = write_frame(transactions(EVAL_ROWS, seed, EVAL_STREAM, 9_000_000),
+                             data_dir / "eval.parquet")
+    tables = growing_snapshots(lambda n, first: transactions(n, seed, TRAIN_STREAM, first),
+                               FIRST_ROWS, ROWS_PER_SNAPSHOT, SNAPSHOTS, MISLABELED_FROM, mislabel)
+    paths = [write_frame(table, data_dir / "snapshots" / SNAPSHOT_NAME.format(k=k))
+             for k, table in enumerate(tables, start=1)]
     return paths, evaluation
