@@ -677,16 +677,18 @@ def non_numeric_values(roles: Roles, column: str,
     return q
 
 
-def duplicate_ids(roles: Roles,
-                  windows: list[tuple[str, datetime | None, datetime | None]]) -> Sql:
-    """Per window: rows with an id and distinct ids (their difference: repeated rows)."""
+def duplicate_ids(roles: Roles, windows: list[tuple[str, datetime | None, datetime | None]],
+                  modulus: int = 1) -> Sql:
+    """Per window: rows with an id and distinct ids (their difference: repeated rows), on the
+    ids whose hash is 0 modulo `modulus` (1: all)."""
     assert roles.id is not None
     q = Sql()
     ident = quote_ident(roles.id)
     wcase, in_windows = window_case(q, roles, windows)
+    sample = f" AND hash({ident}) % {q.p(int(modulus))} = 0" if modulus > 1 else ""
     q.parts.append(
         f"SELECT {wcase} AS w, count({ident}) AS n, "
-        f"count(DISTINCT {ident}) AS n_distinct FROM production WHERE {in_windows} "
+        f"count(DISTINCT {ident}) AS n_distinct FROM production WHERE ({in_windows}){sample} "
         f"GROUP BY 1")
     return q
 

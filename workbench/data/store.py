@@ -93,6 +93,7 @@ class LogStore:
         self.reference_source_schema = self._schema("reference_source")
         self._bins: dict[str, BinSpec] = {}
         self._changes: pd.DataFrame | None = None
+        self._samples: dict[tuple, pd.DataFrame] = {}
         self._normalise()
 
     # ---- sources ------------------------------------------------------------------------------
@@ -633,9 +634,11 @@ class LogStore:
         return self.run(queries.non_numeric_values(self.roles, column,
                                                    [w.as_tuple() for w in windows]))
 
-    def duplicate_ids(self, windows: list[Window]) -> pd.DataFrame:
-        """Per window: rows with an id and distinct ids."""
-        return self.run(queries.duplicate_ids(self.roles, [w.as_tuple() for w in windows]))
+    def duplicate_ids(self, windows: list[Window], modulus: int = 1) -> pd.DataFrame:
+        """Per window: rows with an id and distinct ids (on the ids whose hash is 0 modulo
+        `modulus`: a repeated id hashes alike, so the share of repeats is kept)."""
+        return self.run(queries.duplicate_ids(self.roles, [w.as_tuple() for w in windows],
+                                              modulus))
 
     # ---- explain: failing records and seeded samples --------------------------------------
 
@@ -663,14 +666,18 @@ class LogStore:
     def seeded_sample(self, columns: list[str], rows: int, seed: int = 0, *,
                       reference: bool = False, start: datetime | None = None,
                       end: datetime | None = None) -> pd.DataFrame:
-        """A reproducible sample of at most `rows` rows of the reference or a log window."""
+        """A reproducible sample of at most `rows` rows of the reference or a log window
+        (kept for the store's lifetime: several stages draw the same sample)."""
         schema = self.reference_schema if reference else self.production_schema
         where = "the reference data" if reference else "the production log"
         for col in columns:
             check_column(col, schema, "sampled column", where)
-        q = queries.seeded_sample(self.roles, "reference" if reference else "production",
-                                  list(columns), int(rows), int(seed), start, end)
-        return self.run(q)
+        key = (tuple(columns), int(rows), int(seed), reference, start, end)
+        if key not in self._samples:
+            q = queries.seeded_sample(self.roles, "reference" if reference else "production",
+                                      list(columns), int(rows), int(seed), start, end)
+            self._samples[key] = self.run(q)
+        return self._samples[key].copy()
 
 
     # ---- verify: streaming a window's rows through a fix ---------------------------------------

@@ -16,11 +16,13 @@ import pandas as pd
 
 from workbench.data import ColumnKind, FeatureSpec, LogStore, Window
 from workbench.data.queries import LOW_BIN, NULL_BIN, BinSpec
-from workbench.data.store import FEATURES_PER_SCAN
 from workbench.results import FeatureDrift, Histogram, MetricSeries
 from workbench.stages.triage import bucket_phase
 from workbench.stats import changepoint, drift
 from workbench.stats.drift import PSI_MODERATE
+
+# Shifted features whose per-bin outcome counts are read for the decomposition.
+OUTCOME_FEATURES = 6
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,7 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         return FeatureReport((), (), ())
     specs = store.bin_specs(features)
     ref = store.binned_counts(specs, [Window("reference", None, None)], reference=True)
-    narrow = len(specs) <= FEATURES_PER_SCAN  # one scan carries the outcome counts too
-    prod = store.binned_counts(specs, [baseline, current], outcomes=narrow)
+    prod = store.binned_counts(specs, [baseline, current])
     profile = store.feature_profile_by_bucket(bucket_seconds, baseline.start, current.end)
     shift_times = _shift_times(profile, features, bucket_seconds)
     results, hists = [], []
@@ -68,7 +69,7 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         c = _counts(prod_groups, current.name, i, spec.n_bins)
         results.append(_drift(spec, r, b, c, totals, shift_times.get(spec.feature.name)))
         hists.append(_histogram(spec, r[0], b[0], c[0]))
-    counts = prod if narrow else _shifted_outcomes(store, specs, results, [baseline, current])
+    counts = _shifted_outcomes(store, specs, results, [baseline, current])
     return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline),
                          counts=counts, null_shift_times=_null_shift_times(profile, features,
                                                                            bucket_seconds))
@@ -76,10 +77,11 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
 
 def _shifted_outcomes(store: LogStore, specs: list[BinSpec], drift: list[FeatureDrift],
                       windows: list[Window]) -> pd.DataFrame:
-    """Per-bin outcome counts of the features that shifted (a wide log's second, narrow scan),
-    with feature indexes into `specs`."""
+    """Per-bin outcome counts of the features that shifted, with feature indexes into `specs`:
+    a second, narrow scan (outcome counts per grouping set are the costly part of a scan, and
+    only shifted features can explain a change)."""
     shifted = sorted((i for i, d in enumerate(drift) if d.psi_onset >= PSI_MODERATE / 2),
-                     key=lambda i: -drift[i].psi_onset)[:FEATURES_PER_SCAN]
+                     key=lambda i: -drift[i].psi_onset)[:OUTCOME_FEATURES]
     if not shifted:
         shifted = [0]  # the window totals alone
     counts = store.binned_counts([specs[i] for i in shifted], windows, outcomes=True)

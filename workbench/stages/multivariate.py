@@ -14,9 +14,10 @@ import pandas as pd
 
 from workbench.data import ColumnKind, LogStore
 from workbench.results import FeatureDrift, MultivariateDrift
+from workbench.stages.samples import window_sample
 from workbench.stages.triage import Triage
 
-SAMPLE_ROWS = 3_000  # per window
+SAMPLE_ROWS = 3_000  # per window (the first rows of the shared window sample)
 FOLDS = 3
 # Wide logs: the classifier reads the inputs that shifted most on their own, up to this many.
 MAX_INPUTS = 40
@@ -36,10 +37,8 @@ def multivariate_drift(store: LogStore, triage: Triage, drift: tuple[FeatureDrif
     if triage.onset is None or not features:
         return None
     names = [f.name for f in features]
-    base = store.seeded_sample(names, SAMPLE_ROWS, seed, start=triage.baseline.start,
-                               end=triage.baseline.end)
-    cur = store.seeded_sample(names, SAMPLE_ROWS, seed, start=triage.current.start,
-                              end=triage.current.end)
+    base = window_sample(store, triage.baseline, seed)[names].iloc[:SAMPLE_ROWS]
+    cur = window_sample(store, triage.current, seed)[names].iloc[:SAMPLE_ROWS]
     if min(len(base), len(cur)) < 50 * FOLDS:
         return None
     x = _encode(pd.concat([base, cur], ignore_index=True), features)

@@ -22,6 +22,8 @@ Z_MIN = 4.0
 RATE_FLOOR = 0.02
 RELATIVE_FLOOR = 1.25
 UNSEEN_LIMIT = 5
+# Ids checked for repeats: about this many rows, picked by a hash of the id.
+DUPLICATE_ROWS = 1_000_000
 # Share of current rows in categories outside training's top levels from which the categories
 # training never saw are looked up and named.
 UNSEEN_FLOOR = 0.005
@@ -117,7 +119,8 @@ def _type_drift(store: LogStore, triage: Triage) -> list[QualityFault]:
 def _duplicates(store: LogStore, triage: Triage) -> list[QualityFault]:
     if store.roles.id is None:
         return []
-    df = store.duplicate_ids([triage.baseline, triage.current]).set_index("w")
+    modulus = max(1, math.ceil(triage.span.rows / DUPLICATE_ROWS))
+    df = store.duplicate_ids([triage.baseline, triage.current], modulus).set_index("w")
     rate = {w: ((r["n"] - r["n_distinct"]) / r["n"] if r["n"] else 0.0, int(r["n"]))
             for w, r in df.iterrows()}
     (pb, nb), (pc, nc) = rate.get("baseline", (0.0, 0)), rate.get("current", (0.0, 0))

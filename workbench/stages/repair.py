@@ -16,10 +16,10 @@ import pandas as pd
 from workbench.data import ColumnKind, FeatureSpec, LogStore
 from workbench.results import FeatureDrift
 from workbench.stages.metrics import METRICS
+from workbench.stages.samples import window_sample
 from workbench.stages.triage import Triage
 from workbench.stats.drift import PSI_MODERATE
 
-SAMPLE_ROWS = 5_000  # per window
 SUSPECTS = 3  # the top shifted features repaired one by one
 
 
@@ -36,9 +36,8 @@ def repair_shares(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ..
     if not suspects:
         return {}
     adapter = adapter_for(store)
-    columns = list(dict.fromkeys([*adapter.feature_names, *_label(store)]))
-    base = _sample(store, columns, triage.baseline, seed)
-    cur = _sample(store, columns, triage.current, seed)
+    base = window_sample(store, triage.baseline, seed)
+    cur = window_sample(store, triage.current, seed)
     if base.empty or cur.empty:
         return {}
     metric = triage.metric.name
@@ -57,14 +56,6 @@ def repair_shares(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ..
         if m_rep is not None:
             out[name] = (m_cur - m_rep) / (m_cur - m_base)
     return out
-
-
-def _label(store: LogStore) -> list[str]:
-    return [store.roles.label] if store.roles.label is not None else []
-
-
-def _sample(store: LogStore, columns: list[str], window, seed: int) -> pd.DataFrame:
-    return store.seeded_sample(columns, SAMPLE_ROWS, seed, start=window.start, end=window.end)
 
 
 def _map_back(feature: FeatureSpec, current: pd.Series, baseline: pd.Series,
