@@ -13,7 +13,7 @@ from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.explain.budget import check_budget
 from workbench.results import Diagnosis, Evidence, Hypothesis
-from workbench.stages import context, hypotheses, metrics
+from workbench.stages import context, estimation, hypotheses, metrics
 from workbench.stages.decomposition import decompose_metric
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
@@ -65,6 +65,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         faults = find_faults(store, triage, report.drift, report.null_shift_times)
         say("multivariate: a domain classifier between the windows' inputs")
         joint_shift = multivariate_drift(store, triage, report.drift)
+        estimated = estimation.checked(triage, report.drift, joint_shift, store.notes)
         repairs = _repairs(store, triage, report.drift, say)
         say("context: change log, model versions, serving, segments")
         changes = context.change_events(store, triage)
@@ -107,7 +108,7 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
         decomposition=decomposition, quality=faults, attribution=attribution_status,
-        multivariate=joint_shift,
+        multivariate=joint_shift, labels=triage.labels, estimation=estimated,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from workbench.timeutil import iso
 
 if TYPE_CHECKING:
+    from workbench.estimate.results import Estimation, LabelArrival
     from workbench.explain.results import AttributionStatus
 
 SIGNATURES = (
@@ -136,6 +137,9 @@ class MetricSummary(Serialisable):
     baseline: float | None
     current: float | None
     higher_is_worse: bool = True
+    estimated: bool = False  # the current value is the estimate: too few labels have arrived
+    label_coverage: float | None = None  # share of the current window's rows labelled
+    estimated_buckets: int = 0  # buckets whose estimate the onset search and the trend read
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,8 @@ class Diagnosis(Serialisable):
     quality: tuple[QualityFault, ...] = ()  # data-quality faults since the onset
     multivariate: MultivariateDrift | None = None  # can the windows' inputs be told apart?
     attribution: AttributionStatus | None = None  # what the SHAP attribution step did
+    labels: LabelArrival | None = None  # how far the labels have arrived
+    estimation: Estimation | None = None  # the metric estimated where labels are missing
 
     @property
     def top(self) -> Hypothesis | None:

@@ -58,6 +58,7 @@ def render_text(result: Diagnosis, limit: int = 5) -> str:
              f"Window:   {iso(result.window['start'])} .. {iso(result.window['end'])} "
              f"({result.rows:,} rows, bucket {result.bucket})"]
     lines += [f"Note:     {note}" for note in result.notes]
+    lines += _label_lines(result)
     if result.onset is None:
         lines.append(f"No regression found: {m.name} is stable "
                      f"({_fmt(m.baseline)} before vs {_fmt(m.current)} recently).")
@@ -65,7 +66,8 @@ def render_text(result: Diagnosis, limit: int = 5) -> str:
     lines += [
         f"Onset:    {iso(result.onset)}",
         f"Metric:   {m.name} {_fmt(m.baseline)} -> {_fmt(m.current)}"
-        + (f" ({m.current / m.baseline:.1f}x)" if m.baseline and m.current else ""),
+        + (f" ({m.current / m.baseline:.1f}x)" if m.baseline and m.current else "")
+        + (" (estimated: too few labels yet)" if m.estimated else ""),
         f"Trend:    {result.trend}",
         "",
         "Suspects (most likely first):",
@@ -80,6 +82,32 @@ def render_text(result: Diagnosis, limit: int = 5) -> str:
         lines.append(f"Note:     SHAP attribution {result.attribution.status}: "
                      f"{result.attribution.reason}")
     return "\n".join(lines)
+
+
+def _label_lines(result: Diagnosis) -> list[str]:
+    """How many labels are still missing and since when, and the estimate standing in."""
+    arrival, est = result.labels, result.estimation
+    if arrival is None or arrival.complete:
+        return []
+    since = f" since {iso(arrival.pending_since)}" if arrival.pending_since else ""
+    lines = [f"Labels:   {arrival.pending_rows:,} rows{since} still have no label "
+             f"({arrival.pending_buckets} buckets; {_pct(arrival.current)} of the current "
+             f"window labelled, {_pct(arrival.usual)} usually)"]
+    current = next((e for e in est.current if e.name == est.metric), None) if est else None
+    if est is not None and current is not None and result.metric.estimated_buckets:
+        cal = est.calibration
+        error = f", calibration error {cal.error:.2g}" if cal.error is not None and \
+            est.method == "cbpe" else ""
+        lines.append(
+            f"Estimate: {est.metric} {_fmt(current.estimated)} (95% {_fmt(current.lower)}.."
+            f"{_fmt(current.upper)}) over the current window by {est.method.upper()} "
+            f"({cal.method} on {cal.rows:,} labelled rows{error}); realised on its labelled "
+            f"rows: {_fmt(current.realised)}")
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
 def _fmt(value: float | None) -> str:

@@ -852,3 +852,91 @@ def csv_dialect(path: str) -> Sql:
     q = Sql()
     q.parts.append(f"SELECT Delimiter, Quote, HasHeader FROM sniff_csv({q.p(str(path))})")
     return q
+
+
+# ---- estimating labelled metrics before the labels arrive -------------------------------------
+
+def score_quantiles(roles: Roles, probs: list[float], start: datetime | None,
+                    end: datetime | None) -> Sql:
+    """Quantiles, minimum, maximum and count of the finite logged scores in [start, end)."""
+    q = Sql()
+    s = finite(roles.prediction)
+    q.parts.append(
+        f"SELECT quantile_cont({s}, {q.p(list(probs))}::DOUBLE[]) AS q, min({s}) AS lo, "
+        f"max({s}) AS hi, count({s}) AS n FROM production "
+        f"WHERE {where_window(q, roles, start, end)}"
+    )
+    return q
+
+
+def _score_bin(q: Sql, x: str, edges: list[float]) -> str:
+    """Bin id 0..K-1 of a score between K + 1 edges; below or above the edges: the end bins."""
+    return _search(x, [q.p(float(e)) for e in edges[1:-1]], 0, len(edges) - 2)
+
+
+def score_bins(roles: Roles, threshold: float, edges: list[float], bucket_seconds: int,
+               start: datetime | None, end: datetime | None) -> Sql:
+    """Per time bucket, score bin and logged decision (one scan): rows `n`, score sum `s1` and
+    sum of squares `s2`; labelled rows `m`, their positives `y` and score sum `ms`.
+
+    Rows without a finite score are left out. Enough to sum any piecewise-linear map of the
+    score (a calibration) per bucket and decision without reading a row twice.
+    """
+    q = Sql()
+    bucket = bucket_expr(q, roles, bucket_seconds)
+    dec = decision_expr(q, roles, threshold)
+    lab = label_expr(roles) if roles.label is not None else "NULL::DOUBLE"
+    where = where_window(q, roles, start, end)
+    q.parts.append(
+        f"SELECT _wb_bucket AS bucket, {_score_bin(q, '_wb_s', edges)} AS bin, "
+        f"_wb_d AS decision, count(*) AS n, sum(_wb_s) AS s1, sum(_wb_s * _wb_s) AS s2, "
+        f"count(_wb_y) AS m, sum(_wb_y) AS y, "
+        f"sum(CASE WHEN _wb_y IS NOT NULL THEN _wb_s END) AS ms "
+        f"FROM (SELECT {bucket} AS _wb_bucket, {finite(roles.prediction)} AS _wb_s, "
+        f"{dec} AS _wb_d, {lab} AS _wb_y FROM production WHERE {where}) "
+        f"WHERE _wb_s IS NOT NULL GROUP BY 1, 2, 3"
+    )
+    return q
+
+
+def reference_score_bins(roles: Roles, edges: list[float], folds: int,
+                         columns: list[str]) -> Sql:
+    """Labelled reference rows per fold and score bin of the log's prediction column: rows `m`,
+    positives `y`, score sum `ms`. Folds by a hash of `columns` (checked names)."""
+    assert roles.reference_label is not None
+    q = Sql()
+    s = finite(roles.prediction)
+    lab = (f"CASE WHEN {num(roles.reference_label)} IS NULL THEN NULL "
+           f"WHEN {num(roles.reference_label)} > 0.5 THEN 1 ELSE 0 END")
+    keys = ", ".join([quote_ident(c) for c in columns] + [s])
+    q.parts.append(
+        f"SELECT hash({keys}) % {q.p(int(folds))} AS fold, "
+        f"{_score_bin(q, '_wb_s', edges)} AS bin, count(*) AS m, sum(_wb_y) AS y, "
+        f"sum(_wb_s) AS ms FROM (SELECT *, {s} AS _wb_s, {lab} AS _wb_y FROM reference) "
+        f"WHERE _wb_s IS NOT NULL AND _wb_y IS NOT NULL GROUP BY 1, 2"
+    )
+    return q
+
+
+def loss_sample(roles: Roles, columns: list[str], bucket_seconds: int, rows: int, seed: int,
+                start: datetime | None, end: datetime | None, labelled: bool) -> Sql:
+    """A seeded sample of up to `rows` scored rows of [start, end) (only labelled ones when
+    `labelled`): `_wb_bucket`, `_wb_score`, `_wb_label` (NULL when unknown), then `columns`.
+
+    Ordered by a seeded hash of the row like `seeded_sample`: one scan and a top-N.
+    """
+    q = Sql()
+    cols = [quote_ident(c) for c in columns]
+    keys = [*cols, ts_expr(roles)] + ([quote_ident(roles.id)] if roles.id is not None else [])
+    pred = finite(roles.prediction)
+    lab = label_expr(roles) if roles.label is not None else "NULL::DOUBLE"
+    where = f"{where_window(q, roles, start, end)} AND {pred} IS NOT NULL"
+    if labelled:
+        where += f" AND {lab} IS NOT NULL"
+    select = ", ".join([f"{bucket_expr(q, roles, bucket_seconds)} AS _wb_bucket",
+                        f"{pred} AS _wb_score", f"{lab} AS _wb_label", *cols])
+    q.parts.append(
+        f"SELECT {select} FROM production WHERE {where} "
+        f"ORDER BY hash({', '.join(keys)}, {q.p(int(seed))}::BIGINT) LIMIT {q.p(int(rows))}"
+    )
+    return q

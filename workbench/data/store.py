@@ -719,6 +719,50 @@ class LogStore:
         hi = None if pd.isna(row["hi"]) else float(row["hi"])
         return lo, hi, int(row["n"])
 
+    # ---- estimation: labelled metrics before the labels arrive ---------------------------------
+
+    def score_quantiles(self, probs: list[float], start: datetime | None = None,
+                        end: datetime | None = None) -> np.ndarray:
+        """Quantiles of the finite logged scores in [start, end) (empty without scores)."""
+        row = self.run(queries.score_quantiles(self.roles, probs, start, end)).iloc[0]
+        if int(row["n"]) == 0:
+            return np.array([])
+        return np.asarray(row["q"], dtype=float)
+
+    def score_bins(self, edges: list[float], bucket_seconds: int, start: datetime | None = None,
+                   end: datetime | None = None) -> pd.DataFrame:
+        """Rows, score sums and labelled counts per bucket, score bin and decision (see
+        `queries.score_bins`); `bucket` as the bucket's start time."""
+        q = queries.score_bins(self.roles, self.incident.threshold, list(edges), bucket_seconds,
+                               start, end)
+        return _buckets_to_time(self.run(q), bucket_seconds)
+
+    def reference_score_bins(self, edges: list[float], folds: int) -> pd.DataFrame | None:
+        """Labelled reference rows per fold and score bin, or None when the reference lacks a
+        label or the log's prediction column."""
+        roles = self.roles
+        schema = self.reference_schema
+        if roles.reference_label is None or roles.prediction not in schema or \
+                not is_numeric(schema[roles.prediction]):
+            return None
+        columns = [f.name for f in roles.features if f.name in schema]
+        return self.run(queries.reference_score_bins(roles, list(edges), int(folds), columns))
+
+    def loss_sample(self, columns: list[str], bucket_seconds: int, rows: int, seed: int = 0, *,
+                    start: datetime | None = None, end: datetime | None = None,
+                    labelled: bool = False) -> pd.DataFrame:
+        """A seeded sample of scored rows with their bucket start, score and label (see
+        `queries.loss_sample`)."""
+        for col in columns:
+            check_column(col, self.production_schema, "sampled column", "the production log")
+        q = queries.loss_sample(self.roles, list(columns), bucket_seconds, int(rows), int(seed),
+                                start, end, labelled)
+        df = self.run(q)
+        df["_wb_bucket"] = pd.to_datetime(df["_wb_bucket"].astype("int64") * bucket_seconds,
+                                          unit="s")
+        return df
+
+
 def _quote(value: Any, limit: int = 60) -> str:
     """A value for an error message, cut to `limit` characters."""
     text = str(value)

@@ -25,6 +25,7 @@ from datetime import datetime
 
 import numpy as np
 
+from workbench.estimate.labels import REALISED_SHARE
 from workbench.results import (
     ChangeEvent,
     Decomposition,
@@ -49,6 +50,10 @@ from workbench.timeutil import iso
 # drift when the whole change is residual.
 EXPLAINED_WEIGHT = 0.5
 CONCEPT_WEIGHT = 0.6
+# Concept drift needs labels after the onset: with fewer in the current window than
+# `labels.REALISED_SHARE` of the usual share it is only an "unknown until labels arrive"
+# candidate of this score.
+CONCEPT_UNKNOWN_SCORE = 0.05
 # How a shift is described: a location move from this many standard deviations, a scale
 # change beyond this ratio of spreads, a rate (missing, out of range, a category's share) from
 # this absolute change; relative changes only when |mean| is this many SDs from zero.
@@ -481,6 +486,21 @@ def _concept_candidates(triage: Triage, report: FeatureReport, explained: float,
         return []
     name = triage.metric.name
     moved = f"{name} moved from {_num(triage.metric.baseline)} to {_num(triage.metric.current)}"
+    labelled = triage.labelled_share_current
+    if labelled < REALISED_SHARE:
+        since = (f" (no labels since {iso(triage.labels.pending_since)})"
+                 if triage.labels is not None and triage.labels.pending_since else "")
+        how = (" (estimated from the scores, which assumes that relation held)"
+               if triage.metric.estimated else "")
+        return [Candidate(
+            "concept_drift", "model", CONCEPT_UNKNOWN_SCORE,
+            f"Unknown until labels arrive: only {labelled:.0%} of the usual share of rows since "
+            f"the onset carry labels{since}, so whether the relation between inputs and outcome "
+            f"changed cannot be judged yet; {moved}{how}. Check again once labels arrive.",
+            evidence=[Evidence("labelled_share_current", labelled, None, "current",
+                               REALISED_SHARE,
+                               "share of the current window's rows labelled, relative to the "
+                               "usual share")])]
     max_psi = max((d.psi_onset for d in report.drift), default=0.0)
     evidence = [Evidence("max_feature_psi_onset", max_psi, None, "current vs baseline",
                          PSI_MODERATE),

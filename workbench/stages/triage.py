@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import LogStore, TimeSpan, Window
+from workbench.estimate import labels
+from workbench.estimate.results import Estimation, LabelArrival
 from workbench.exceptions import EmptyDataError, InvalidInputError
 from workbench.results import MetricSeries, MetricSummary
-from workbench.stages import metrics
+from workbench.stages import estimation, metrics
 from workbench.stats import changepoint
 from workbench.timeutil import default_bucket, format_duration, iso, parse_duration
 
@@ -30,7 +32,7 @@ class Triage:
     bucket: str
     bucket_seconds: int
     span: TimeSpan
-    counts: pd.DataFrame
+    counts: pd.DataFrame  # realised outcome counts per bucket
     metric: MetricSummary
     onset: datetime | None
     onset_strength: float
@@ -40,6 +42,17 @@ class Triage:
     series: tuple[MetricSeries, ...]
     onset_low: datetime | None = None  # earliest and latest plausible onset (change-point
     onset_high: datetime | None = None  # location uncertainty); equal to onset when sharp
+    labels: LabelArrival | None = None  # how far the labels have arrived (with a label column)
+    estimation: Estimation | None = None  # the metric estimated where labels are missing
+    estimate: estimation.Estimate | None = None  # what the estimation rests on
+
+    @property
+    def labelled_share_current(self) -> float:
+        """Share of the current window's rows labelled, relative to the usual share (0 without
+        a label column; 1 when every label is in)."""
+        if self.labels is None or not self.labels.usual or self.labels.current is None:
+            return 0.0
+        return min(1.0, self.labels.current / self.labels.usual)
 
     @property
     def bucket_delta(self) -> timedelta:
@@ -77,8 +90,12 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     roles = store.roles
     if len(counts) < 2:
         raise EmptyDataError(_too_little_data(store, span, seconds))
-    # Labelled metrics need labels that have arrived, not only a label column.
-    labelled = roles.has_labels and float(counts["n_labeled"].fillna(0).sum()) > 0
+    cov = labels.coverage(counts)
+    est = (estimation.estimate(store, counts, cov, seconds, start, end)
+           if estimation.needed(store, cov) else None)
+    # Labelled metrics need labels that have arrived (or an estimate standing in for them).
+    labelled = (roles.has_labels and float(counts["n_labeled"].fillna(0).sum()) > 0) or (
+        est is not None)
     names = [n for n in metrics.METRICS if metrics.available(n, roles.task, labelled)]
     metric = metric or store.incident.metric
     if metric is not None and metric not in names:
@@ -88,14 +105,15 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
             f"{', '.join(names)}."
         )
     phase = bucket_phase(counts, seconds)
-    name, cp = _choose_metric(counts, roles.task, labelled, metric, phase)
+    frames = _Frames(counts, est, cov)
+    name, cp = _locate(frames, roles.task, labelled, metric, phase)
+    if est is not None and cp is not None:  # calibrate on the labelled rows after the change
+        refit = estimation.refit_after(store, est, counts, cov, cp.index, seconds, start, end)
+        if refit is not est:
+            est = refit
+            frames = _Frames(counts, est, cov)
+            name, cp = _locate(frames, roles.task, labelled, metric, phase)
     buckets = counts["bucket"].to_list()
-    if cp is not None:
-        values, weights = metrics.series(counts, name)
-        start_index = changepoint.ramp_start(values, weights, cp, phase)
-        if start_index < cp.index:  # a gradual change: it began before the best split
-            cp = dataclasses.replace(cp, index=start_index, low=start_index,
-                                     high=max(cp.high, start_index))
     onset = buckets[cp.index].to_pydatetime() if cp is not None else None
     first, last_end = span.first, span.last + timedelta(microseconds=1)
     if split is not None:
@@ -111,21 +129,80 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
             buckets) > 1 else first
     baseline = Window("baseline", start or first, split)
     current = Window("current", split, end or last_end)
-    values, weights = metrics.series(counts, name)
+    values, weights = metrics.series(frames.of(name), name)
     m = metrics.METRICS[name]
-    before = counts[counts["bucket"] < pd.Timestamp(split)]
-    after = counts[counts["bucket"] >= pd.Timestamp(split)]
-    summary = MetricSummary(name, metrics.total(before, name), metrics.total(after, name),
-                            m.higher_is_worse is not False)
     post = counts["bucket"] >= pd.Timestamp(split)
+    arrival = cov.arrival(split, seconds) if cov is not None else None
+    used = frames.used(name)
+    baseline_value, _ = frames.total(name, ~post.to_numpy(), arrival and arrival.baseline)
+    current_value, estimated = frames.total(name, post.to_numpy(), arrival and arrival.current)
+    summary = MetricSummary(name, baseline_value, current_value, m.higher_is_worse is not False,
+                            estimated=estimated,
+                            label_coverage=arrival.current if arrival is not None else None,
+                            estimated_buckets=int(used.sum()))
+    result = (estimation.report(est, name, counts, used, cov, split)
+              if est is not None and name in est.values else None)
     trend = _trend(values[post.to_numpy()], weights[post.to_numpy()], cp, m.higher_is_worse)
-    series = tuple(_series(counts, n) for n in names)
+    series = tuple(_series(frames.realised(n), n) for n in names)
     low = high = onset
     if cp is not None and cp.low >= 0 and split == onset:
         low, high = buckets[cp.low].to_pydatetime(), buckets[cp.high].to_pydatetime()
     return Triage(format_duration(seconds), seconds, span, counts, summary, onset,
                   cp.f_stat / cp.threshold if cp else 0.0, baseline, current, trend, series,
-                  low, high)
+                  low, high, arrival, result, est)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """The counts each metric is read from: realised, or with the estimate standing in for the
+    buckets whose labels are missing (for the metrics the estimate covers)."""
+
+    counts: pd.DataFrame
+    est: estimation.Estimate | None
+    cov: labels.Coverage | None
+
+    def used(self, name: str) -> np.ndarray:
+        """Whether each bucket's value of `name` is the estimate."""
+        if self.est is None or name not in self.est.values:
+            return np.zeros(len(self.counts), bool)
+        return ~self.cov.complete if self.cov is not None else np.ones(len(self.counts), bool)
+
+    def realised(self, name: str) -> pd.DataFrame:
+        """The realised counts of `name`, or the estimated ones when the log has no labels."""
+        m = metrics.METRICS[name]
+        if all(c in self.counts for c in (*m.numerator, *m.denominator)):
+            return self.counts
+        return self.of(name)
+
+    def of(self, name: str) -> pd.DataFrame:
+        """The counts frame `name` is computed from."""
+        use = self.used(name)
+        if self.est is None or not use.any():
+            return self.counts
+        return self.est.composite(self.counts, use)
+
+    def total(self, name: str, rows: np.ndarray, share: float | None) -> tuple[float | None, bool]:
+        """`name` over the buckets `rows` selects and whether it is the estimate: the realised
+        value while the window's labelled `share` suffices, else the estimate standing in."""
+        realised = metrics.total(self.realised(name)[rows], name)
+        usual = self.cov.usual if self.cov is not None else 0.0
+        enough = share is not None and usual > 0 and share >= labels.REALISED_SHARE * usual
+        if not self.used(name)[rows].any() or (realised is not None and enough):
+            return realised, False
+        return metrics.total(self.of(name)[rows], name), True
+
+
+def _locate(frames: _Frames, task: str, labelled: bool, metric: str | None,
+            phase: np.ndarray | None) -> tuple[str, changepoint.ChangePoint | None]:
+    """The monitored metric and its change point, walked back to where a ramp began."""
+    name, cp = _choose_metric(frames, task, labelled, metric, phase)
+    if cp is not None:
+        values, weights = metrics.series(frames.of(name), name)
+        start_index = changepoint.ramp_start(values, weights, cp, phase)
+        if start_index < cp.index:  # a gradual change: it began before the best split
+            cp = dataclasses.replace(cp, index=start_index, low=start_index,
+                                     high=max(cp.high, start_index))
+    return name, cp
 
 
 def _too_little_data(store: LogStore, span: TimeSpan, bucket_seconds: int) -> str:
@@ -155,11 +232,11 @@ def bucket_phase(counts: pd.DataFrame, bucket_seconds: int) -> np.ndarray | None
     return changepoint.cycle_phase(starts, bucket_seconds)
 
 
-def _choose_metric(counts: pd.DataFrame, task: str, has_labels: bool, forced: str | None,
+def _choose_metric(frames: _Frames, task: str, has_labels: bool, forced: str | None,
                    phase: np.ndarray | None) -> tuple[str, changepoint.ChangePoint | None]:
     """The metric with the strongest harmful change point (labelled metrics first)."""
     if forced is not None:
-        return forced, _harmful_change(counts, forced, phase)
+        return forced, _harmful_change(frames.of(forced), forced, phase)
     groups = []
     if has_labels:
         groups.append(metrics.LABELLED_CANDIDATES[task])
@@ -167,7 +244,7 @@ def _choose_metric(counts: pd.DataFrame, task: str, has_labels: bool, forced: st
                         if metrics.available(n, task, has_labels)))
     for group in groups:
         found = [(n, cp) for n in group
-                 if (cp := _harmful_change(counts, n, phase)) is not None]
+                 if (cp := _harmful_change(frames.of(n), n, phase)) is not None]
         if found:
             return max(found, key=lambda item: item[1].f_stat / item[1].threshold)
     return groups[0][0], None
