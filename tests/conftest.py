@@ -367,3 +367,17 @@ def sample_incident(tmp_path_factory) -> Path:
     from sample_data.fraud import generate
 
     return generate(tmp_path_factory.mktemp("fraud_weekend"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Isolation
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_workbench_home(tmp_path_factory) -> Iterator[Path]:
+    """WORKBENCH_HOME in a session folder: journals, reports and the diagnosis and run caches
+    of tests never land in the user's ~/.workbench (tests needing an empty one set their own)."""
+    home = tmp_path_factory.mktemp("workbench_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        yield home

@@ -1,19 +1,26 @@
-"""The guided on-call app: one shared state, the incident header and window bar, and the four
-phases as widgets. Notebooks compose them cell by cell; `triage_app()` returns them as one
-tabbed widget."""
+"""The guided on-call app: one shared state, the incident header and window bar, the four
+phases as widgets, and the journal, fix and trace states every view of the app shares.
+Notebooks compose them cell by cell; `triage_app()` returns them as one tabbed widget."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from widgets.journal import JournalState, JournalView
 from widgets.phases import DeepDivePhase, IsolatePhase, TriagePhase, VerifyPhase
+from widgets.report import ReportView
 from widgets.state import IncidentState, readable
 from widgets.style import CSS
+from widgets.verify import FixState, VerifyView
 from widgets.views import HeaderView, StatusView, WindowBar
 from workbench.incidents import resolve_incident
+
+if TYPE_CHECKING:
+    from widgets.trace import TraceState
 
 PHASES = {
     "triage": ("1 · Triage", TriagePhase),
@@ -36,16 +43,19 @@ def open_state(incident: str | Path | None = None) -> IncidentState:
 
 
 class Workbench:
-    """One incident's app: the shared `state`, the `top` bar and the phase widgets.
+    """One incident's app: the shared `state`, the `top` bar, the phase widgets and the
+    `journal`, `fixes` and `trace` states.
 
-    Phase widgets are built on first use and then reused, so a notebook cell showing
-    `wb.deep_dive` and the tabbed `wb.app()` show the same widget. Everything observes
-    `wb.state`; change `wb.state.split` or `wb.state.segment` and every view follows.
+    Widgets and states are built on first use and then reused, so a notebook cell showing
+    `wb.deep_dive` and the tabbed `wb.app()` show the same widget, and every view replaying a
+    fix writes the same journal. Everything observes `wb.state`; change `wb.state.split` or
+    `wb.state.segment` and every view follows.
     """
 
     def __init__(self, state: IncidentState) -> None:
         self.state = state
         self._widgets: dict[str, w.Widget] = {}
+        self._states: dict[str, Any] = {}
 
     @classmethod
     def open(cls, incident: str | Path | None = None) -> Workbench:
@@ -91,6 +101,45 @@ class Workbench:
     def verify(self) -> VerifyPhase:
         """Phase 4: the slot for the fix-and-verify widget (see `set_verify_view`)."""
         return self._get("verify")
+
+    @property
+    def journal(self) -> JournalState:
+        """The incident's investigation journal (an error panel when it cannot be opened)."""
+        if "journal" not in self._states:
+            self._states["journal"] = JournalState.for_incident(self.state)
+        return self._states["journal"]
+
+    @property
+    def fixes(self) -> FixState:
+        """Fix replays over the state's diagnosis, recorded in `journal`."""
+        if "fixes" not in self._states:
+            self._states["fixes"] = FixState(self.state, self.journal)
+        return self._states["fixes"]
+
+    @property
+    def trace(self) -> TraceState:
+        """The runs of the incident's model versions (`[lineage] manifests`) to trace."""
+        if "trace" not in self._states:
+            from widgets.trace import TraceState  # the lineage stack loads when asked for
+
+            self._states["trace"] = TraceState.for_incident(self.state.incident)
+        return self._states["trace"]
+
+    def verify_panel(self) -> w.VBox:
+        """Fix verification, the journal and the report button as one widget (for
+        `set_verify_view`); empty when the incident could not be opened."""
+        if "verify_panel" not in self._widgets:
+            if self.state.error:  # the page already shows why the incident could not be opened
+                panel = w.VBox([])
+            else:
+                panel = w.VBox([
+                    w.HTML("<h3>Replay candidate fixes</h3>"), VerifyView(self.fixes),
+                    w.HTML("<h3>Investigation journal</h3>"), JournalView(self.journal),
+                    w.HTML("<h3>Post-mortem report</h3>"),
+                    ReportView(self.state, self.fixes, self.journal)])
+            panel.add_class("wb-verify-panel")
+            self._widgets["verify_panel"] = panel
+        return self._widgets["verify_panel"]
 
     def set_verify_view(self, widget: w.Widget | None) -> None:
         """Show a fix-and-verify widget (built over `self.state`) in phase 4; None restores

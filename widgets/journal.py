@@ -12,17 +12,9 @@ import html
 import ipywidgets as w
 import traitlets
 
-from widgets.state import IncidentState
-from workbench.exceptions import WorkbenchError
+from widgets.state import IncidentState, readable
 from workbench.journal import EntryState, Journal
 from workbench.timeutil import iso
-
-
-def _readable(exc: BaseException) -> str:
-    """An exception as one sentence for app users."""
-    if isinstance(exc, WorkbenchError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
 class JournalState(traitlets.HasTraits):
@@ -49,7 +41,7 @@ class JournalState(traitlets.HasTraits):
             return cls(Journal.for_incident(state.incident, author=author))
         except Exception as exc:  # noqa: BLE001 - app users must see a message
             out = cls(None)
-            out.error = _readable(exc)
+            out.error = readable(exc)
             return out
 
     def refresh(self) -> None:
@@ -60,7 +52,7 @@ class JournalState(traitlets.HasTraits):
             read = self.journal.read()
             states = self.journal.states()
         except Exception as exc:  # noqa: BLE001
-            self.error = _readable(exc)
+            self.error = readable(exc)
             return
         with self.hold_trait_notifications():
             self.set_trait("states", states)
@@ -73,7 +65,7 @@ class JournalState(traitlets.HasTraits):
         try:
             getattr(self.journal, action)(*args)
         except Exception as exc:  # noqa: BLE001
-            self.error = _readable(exc)
+            self.error = readable(exc)
             return False
         self.error = ""
         self.refresh()

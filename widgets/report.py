@@ -8,8 +8,8 @@ from pathlib import Path
 import ipywidgets as w
 import traitlets
 
-from widgets.journal import JournalState, _readable
-from widgets.state import IncidentState
+from widgets.journal import JournalState
+from widgets.state import IncidentState, readable
 from widgets.verify import FixState
 from workbench.report import ReportFiles, default_report_dir, write_report
 
@@ -54,7 +54,7 @@ class ReportView(w.VBox):
                                     diagnosis=state.diagnosis, verification=verification,
                                     journal=journal, store=state.store)
         except Exception as exc:  # noqa: BLE001 - app users must see a message
-            self._error(_readable(exc))
+            self._error(readable(exc))
             return
         finally:
             self.button.disabled = False

@@ -4,7 +4,9 @@ Inputs are traits a person changes: the window (`split`, the baseline/current bo
 `segment`, a 'column=value' filter) and the selections (`feature`, `slice`, `record`). Results
 are read-only traits the state computes from them with the core (`diagnosis`, `impact`,
 `failing`, `attribution`, `feature_drift`, `what_if`). Views never hold copies of results: they
-observe the traits they draw and redraw.
+observe the traits they draw and redraw. The data is the core's business: the state holds an
+`Investigation`, whose diagnoses come from the diagnosis cache, so a second viewer, a
+`?incident=` link or going back to an earlier split loads the finished diagnosis.
 
 Changing the window recomputes every result first and then publishes them together inside
 `hold_trait_notifications`, so every view redraws once, with consistent results. While
@@ -23,19 +25,18 @@ from typing import Any
 
 import traitlets
 
-from workbench.config import Incident, load_incident
-from workbench.data import LogStore
-from workbench.diagnose import diagnose
+from workbench.config import Incident
 from workbench.exceptions import WorkbenchError
+from workbench.explain import drilldown
 from workbench.explain.results import (
     AttributionDrift,
     FailingRecords,
     RecordExplanation,
     WhatIf,
 )
+from workbench.investigation import Investigation
 from workbench.results import Diagnosis, MetricSeries
 from workbench.stages import summary
-from workbench.timeutil import parse_duration
 
 FAILING_LIMIT = 50
 # Results computed only when a view asks for them (`require`); the diagnosis always is.
@@ -58,8 +59,9 @@ class IncidentState(traitlets.HasTraits):
     incident_path = traitlets.Unicode(help="path of the incident config")
     incident = traitlets.Instance(Incident, allow_none=True, read_only=True,
                                   help="the validated incident config, once opened")
-    store = traitlets.Instance(LogStore, allow_none=True, read_only=True,
-                               help="the query layer over the incident's sources, once opened")
+    investigation = traitlets.Instance(Investigation, allow_none=True, read_only=True,
+                                       help="the open incident: its query layer and cached "
+                                            "diagnoses")
 
     # ---- inputs: the window shared by every view ---------------------------------------------
     split = traitlets.Instance(datetime, allow_none=True,
@@ -75,6 +77,9 @@ class IncidentState(traitlets.HasTraits):
     # ---- results (read-only) -------------------------------------------------------------------
     diagnosis = traitlets.Instance(Diagnosis, allow_none=True, read_only=True,
                                    help="the diagnosis of the current window")
+    cache = traitlets.Dict(read_only=True,
+                           help="whether the diagnosis was loaded from the diagnosis cache "
+                                "('hit') and its key")
     impact = traitlets.Instance(summary.Impact, allow_none=True, read_only=True,
                                 help="severity and who is affected, for the window and segment")
     failing = traitlets.Instance(FailingRecords, allow_none=True, read_only=True,
@@ -107,9 +112,9 @@ class IncidentState(traitlets.HasTraits):
         """Open the incident and diagnose it; errors land in `error`, never as tracebacks."""
         with self.working("opening the incident"):
             try:
-                incident = load_incident(self.incident_path)
-                self.set_trait("incident", incident)
-                self.set_trait("store", LogStore(incident))
+                investigation = Investigation.open(self.incident_path)
+                self.set_trait("incident", investigation.incident)
+                self.set_trait("investigation", investigation)
             except Exception as exc:  # noqa: BLE001 - app users must see a message
                 self.error = readable(exc)
                 return
@@ -149,7 +154,7 @@ class IncidentState(traitlets.HasTraits):
             return
         with self.working(f"re-scoring record {record.record_id}"):
             try:
-                result = summary.what_if_record(self.store, record, feature, value)
+                result = drilldown.what_if_record(self.store, record, feature, value)
             except Exception as exc:  # noqa: BLE001
                 self._problem("what_if", readable(exc))
                 return
@@ -166,15 +171,20 @@ class IncidentState(traitlets.HasTraits):
         return next((r for r in failing.records if r.record_id == self.record), None)
 
     @property
+    def store(self) -> Any:
+        """The query layer over the incident's sources (a `LogStore`), once opened."""
+        return self.investigation.store if self.investigation is not None else None
+
+    @property
     def effective_split(self) -> datetime | None:
         """Where the current window starts: the chosen split or the detected onset."""
         d = self.diagnosis
-        return d.current_window.get("start") if d is not None else self.split
+        return d.current_window.start if d is not None else self.split
 
     @property
     def bucket_seconds(self) -> int:
         """The diagnosis' bucket in seconds."""
-        return parse_duration(self.diagnosis.bucket) if self.diagnosis else 3600
+        return self.diagnosis.bucket_seconds if self.diagnosis else 3600
 
     # ---- computing -----------------------------------------------------------------------------
 
@@ -188,17 +198,16 @@ class IncidentState(traitlets.HasTraits):
 
     def _recompute(self, full: bool, only: set[str] | None = None) -> None:
         """Compute the results of the current inputs, then publish them together."""
-        store = self.store
-        if store is None or self.error:
+        investigation = self.investigation
+        if investigation is None or self.error:
             return
         results: dict[str, Any] = {}
         problems = dict(self.problems)
         with self.working("diagnosing"):
-            d = self.diagnosis
+            d, key = self.diagnosis, self.cache.get("key", "")
             if full or d is None:
                 try:
-                    d = diagnose(self.incident, store=store, split=self.split,
-                                 progress=self._progress)
+                    found = investigation.diagnose(split=self.split, progress=self._progress)
                 except Exception as exc:  # noqa: BLE001
                     if d is None:  # nothing to show at all
                         self.error = readable(exc)
@@ -207,7 +216,8 @@ class IncidentState(traitlets.HasTraits):
                     self._revert_split(d)
                     self.set_trait("problems", problems)
                     return
-                results["diagnosis"] = d
+                d, key = found.diagnosis, found.key
+                results["diagnosis"], results["cache"] = d, found.to_dict()
                 problems.pop("window", None)
             wanted = self.required if only is None else only & self.required
             feature = self.feature if self.feature in _features(d) else _default_feature(d)
@@ -216,7 +226,7 @@ class IncidentState(traitlets.HasTraits):
                     continue
                 self.busy = _WORK[name]
                 try:
-                    results[name] = self._compute(name, d, feature)
+                    results[name] = self._compute(name, d, feature, key)
                     problems.pop(name, None)
                 except Exception as exc:  # noqa: BLE001
                     results[name] = None
@@ -224,34 +234,49 @@ class IncidentState(traitlets.HasTraits):
             self.busy = "drawing"
             self._publish(results, problems, feature)
 
-    def _compute(self, name: str, d: Diagnosis, feature: str) -> Any:
-        store = self.store
-        assert store is not None
-        baseline, current = summary.windows_of(d)
+    def _compute(self, name: str, d: Diagnosis, feature: str, key: str) -> Any:
+        """One optional result of diagnosis `d` (cache key `key`), loaded when computed before."""
+        store, investigation = self.store, self.investigation
+        assert store is not None and investigation is not None
+        baseline, current = d.baseline_window, d.current_window
+        segment = self.segment or None
         if name == "impact":
-            if self.impact is not None and d is self.diagnosis:  # same windows: segment only
-                return summary.with_segment(store, d, self.impact, self.segment or None)
-            return summary.impact(store, d, self.segment or None)
+            previous = self.impact if d is self.diagnosis else None  # same windows: segment only
+
+            def impact() -> summary.Impact:
+                if previous is not None:
+                    return summary.with_segment(store, d, previous, segment)
+                return summary.impact(store, d, segment)
+
+            return investigation.derived(key, name, summary.Impact, impact, segment=segment)
         if name == "failing":
             from workbench.explain import explain_failing
 
-            return explain_failing(
-                store, summary.failing_kind(d.metric.name, store.roles.task),
-                start=current.start, end=current.end,
-                segment=summary.parse_segment_filter(self.segment), limit=FAILING_LIMIT,
-                neighbours=0)
+            kind = summary.failing_kind(d.metric.name, store.roles.task)
+
+            def failing() -> FailingRecords:
+                return explain_failing(store, kind, start=current.start, end=current.end,
+                                       segment=summary.parse_segment_filter(segment),
+                                       limit=FAILING_LIMIT, neighbours=0)
+
+            return investigation.derived(key, name, FailingRecords, failing, segment=segment,
+                                         kind=kind, limit=FAILING_LIMIT)
         if name == "attribution":
             from workbench.explain import attribution_drift
 
-            return attribution_drift(store, baseline, current)
-        return self._feature_drift(d, feature) if feature else None
+            return investigation.derived(key, name, AttributionDrift,
+                                         lambda: attribution_drift(store, baseline, current))
+        return self._feature_drift(d, feature, key) if feature else None
 
-    def _feature_drift(self, d: Diagnosis, feature: str) -> MetricSeries:
+    def _feature_drift(self, d: Diagnosis, feature: str, key: str) -> MetricSeries:
         from workbench.stages.features import drift_over_time
 
-        assert self.store is not None
-        return drift_over_time(self.store, feature, parse_duration(d.bucket),
-                               d.window.get("start"), d.window.get("end"))
+        store, investigation = self.store, self.investigation
+        assert store is not None and investigation is not None
+        return investigation.derived(
+            key, "feature_drift", MetricSeries,
+            lambda: drift_over_time(store, feature, d.bucket_seconds, d.window.start,
+                                    d.window.end), feature=feature)
 
     def _publish(self, results: dict[str, Any], problems: dict[str, str], feature: str) -> None:
         """Set every result and repair the selections in one batch of notifications."""
@@ -278,7 +303,8 @@ class IncidentState(traitlets.HasTraits):
         problems = dict(self.problems)
         with self.working(f"drift of {change['new']} over time"):
             try:
-                series = self._feature_drift(self.diagnosis, change["new"])
+                series = self._feature_drift(self.diagnosis, change["new"],
+                                             self.cache.get("key", ""))
                 problems.pop("feature_drift", None)
             except Exception as exc:  # noqa: BLE001
                 series = None
@@ -293,11 +319,8 @@ class IncidentState(traitlets.HasTraits):
 
     def _revert_split(self, d: Diagnosis | None) -> None:
         """After a failed re-diagnosis, put the split back to what the diagnosis used."""
-        previous = None
-        if d is not None and d.current_window.get("start") != d.onset:
-            previous = d.current_window.get("start")
         with self._applying_inputs():
-            self.split = previous
+            self.split = d.split if d is not None else None
 
     def _problem(self, name: str, message: str | None) -> None:
         problems = dict(self.problems)

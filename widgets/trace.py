@@ -9,12 +9,8 @@ statistic is computed here: every number comes from the results.
 
 from __future__ import annotations
 
-import atexit
 import html
-import os
-import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +18,10 @@ import ipywidgets as w
 import traitlets
 
 from widgets.charting import chart_widget
+from widgets.state import readable
 from widgets.style import CSS
 from workbench import charts
+from workbench.config import Incident
 from workbench.exceptions import WorkbenchError
 from workbench.lineage.ablate import ablate
 from workbench.lineage.manifest import Manifest, find_manifests
@@ -31,7 +29,6 @@ from workbench.lineage.results import Ablation, Trace
 from workbench.lineage.runner import Runner
 from workbench.lineage.trace import trace
 
-ENV_REPO = "WORKBENCH_TRACE_REPO"
 TRACE_CSS = """
 <style>
 .wb-trace-verdict { border-left: 4px solid #4c78a8; padding: 0.5em 0.9em; margin: 0.4em 0;
@@ -58,12 +55,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], cls: str) -> s
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return (f'<table class="wb-table {cls}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
-
-
-def _readable(exc: BaseException) -> str:
-    if isinstance(exc, WorkbenchError):
-        return str(exc)
-    return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
 class TraceState(traitlets.HasTraits):
@@ -101,19 +92,26 @@ class TraceState(traitlets.HasTraits):
         return cls(found, snapshots, good=good or names[0], bad=bad or names[-1])
 
     @classmethod
-    def for_sample(cls, root: str | Path | None = None) -> TraceState:
-        """The sample scenario, built into root, $WORKBENCH_TRACE_REPO or a temporary folder."""
-        from sample_data.pipeline import BAD_CODE, GOOD, build_sample
-
-        target = root or os.environ.get(ENV_REPO)
-        if not target:
-            target = tempfile.mkdtemp(prefix="trace-sample-")
-            atexit.register(shutil.rmtree, target, True)  # a temporary sample lives with us
+    def from_build(cls, build: Callable[[], tuple[str | Path, Sequence[str | Path] | None]],
+                   good: str = "", bad: str = "") -> TraceState:
+        """State over the runs a build step writes first: `build()` returns the folder of their
+        manifests and the data snapshots to bisect (or None); its errors land in `error`."""
         try:
-            sample = build_sample(target)
+            folder, snapshots = build()
         except Exception as exc:  # noqa: BLE001 - app users see a sentence, not a traceback
-            return cls(error=f"Building the sample failed. {_readable(exc)}")
-        return cls.from_folder(sample.root / "models", GOOD, BAD_CODE, sample.snapshots)
+            return cls(error=f"Preparing the runs failed. {readable(exc)}")
+        return cls.from_folder(folder, good, bad, snapshots)
+
+    @classmethod
+    def for_incident(cls, incident: Incident | None) -> TraceState:
+        """The runs of an incident's model versions (`[lineage] manifests` of its config)."""
+        if incident is None or incident.lineage is None:
+            return cls(error="The incident config has no [lineage] section: name the folder of "
+                             "the model versions' run manifests there (`manifests = ...`) to "
+                             "trace a retrained model's regression.")
+        manifests = Path(incident.lineage.manifests)
+        return cls.from_folder(manifests if manifests.is_absolute()
+                               else incident.base_dir / manifests)
 
     def manifest(self, name: str) -> Manifest | None:
         """The run of that name."""
@@ -135,7 +133,7 @@ class TraceState(traitlets.HasTraits):
                 ablation = ablate(bad, runner, good=good, repeats=self.repeats) \
                     if bad.features or bad.input("train") else None
         except Exception as exc:  # noqa: BLE001 - app users see a sentence, not a traceback
-            self.error = _readable(exc)
+            self.error = readable(exc)
             return
         finally:
             self.busy = ""
@@ -204,7 +202,7 @@ class TraceView(w.VBox):
         try:
             self._draw()
         except Exception as exc:  # noqa: BLE001 - a drawing failure shows as a sentence
-            self.state.error = f"This view could not be drawn. {_readable(exc)}"
+            self.state.error = f"This view could not be drawn. {readable(exc)}"
 
     def _chart(self, name: str, chart: Any | None) -> None:
         slot = self.charts[name]
@@ -329,9 +327,8 @@ def _tail(path: str | None) -> str:
     return "" if path is None else str(path).rsplit("/", 1)[-1]
 
 
-def trace_app(state: TraceState | None = None) -> TraceView:
-    """The trace page for a state (default: the sample), traced before it is returned."""
-    state = state or TraceState.for_sample()
+def trace_app(state: TraceState) -> TraceView:
+    """The trace page for a state, traced before it is returned."""
     if not state.error and state.trace is None:
         state.run()
     return TraceView(state)

@@ -1,9 +1,10 @@
 """Fix verification as a widget: replay up to three declared fixes and compare them.
 
-`FixState` runs the core's `Replayer` over the app's `IncidentState` (its store and window) and
-publishes the `Verification` results as a trait; `VerifyView` draws the verdicts, a bar chart
-of the monitored metric per fix against the baseline's interval, and the side effects. No
-statistic is computed here: every number comes from the results.
+`FixState` runs the core's `Replayer` over the app's `IncidentState` (its store and the
+diagnosis of its window: the triage never runs again) and publishes the `Verification` results
+as a trait; `VerifyView` draws the verdicts, a bar chart of the monitored metric per fix against
+the baseline's interval, and the side effects. No statistic is computed here: every number comes
+from the results.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pandas as pd
 import traitlets
 
 from widgets.charting import chart_widget
-from widgets.journal import JournalState, JournalView, _readable
-from widgets.state import IncidentState
+from widgets.journal import JournalState
+from widgets.state import IncidentState, readable
+from workbench.results import Diagnosis
 from workbench.verify import Replayer, Verification, record
 from workbench.verify.results import MetricEstimate
 
@@ -39,7 +41,6 @@ class FixState(traitlets.HasTraits):
         self.state = state
         self.journal = journal
         self._replayer: Replayer | None = None
-        self._split = None  # the split the cached replayer's triage used
 
     @property
     def fix_names(self) -> list[str]:
@@ -56,13 +57,14 @@ class FixState(traitlets.HasTraits):
         if len(names) > MAX_FIXES:
             self.error = f"Pick at most {MAX_FIXES} fixes to compare side by side."
             return
-        if self.state.store is None:
+        diagnosis = self.state.diagnosis
+        if self.state.store is None or diagnosis is None:
             self.error = self.state.error or "The incident is not open."
             return
         self.error = ""
         out = []
         try:
-            replayer = self._get_replayer()
+            replayer = self._replayer_for(diagnosis)
             for name in names:
                 self.busy = f"replaying fix {name!r}"
                 result = replayer.run(name, progress=self._progress)
@@ -70,21 +72,17 @@ class FixState(traitlets.HasTraits):
                 if self.journal is not None and self.journal.journal is not None:
                     record(self.journal.journal, result)
         except Exception as exc:  # noqa: BLE001 - app users must see a message
-            self.error = _readable(exc)
+            self.error = readable(exc)
         finally:
             self.busy = ""
             if self.journal is not None:
                 self.journal.refresh()
         self.set_trait("results", tuple(out))
 
-    def _get_replayer(self) -> Replayer:
-        from workbench.stages.triage import run_triage
-
-        split = getattr(self.state, "split", None)
-        if self._replayer is None or self._split != split:
-            self.busy = "triage: baseline and incident windows"
-            self._replayer = Replayer(self.state.store, run_triage(self.state.store, split=split))
-            self._split = split
+    def _replayer_for(self, diagnosis: Diagnosis) -> Replayer:
+        """A replayer against the windows of the diagnosis shown (kept while it is shown)."""
+        if self._replayer is None or self._replayer.diagnosis is not diagnosis:
+            self._replayer = Replayer(self.state.store, diagnosis)
         return self._replayer
 
     def _progress(self, message: str) -> None:
@@ -232,20 +230,3 @@ def _effects_table(results: Sequence[Verification]) -> str:
             '<table class="wb-table wb-side-effects"><thead><tr><th>fix</th><th>segment</th>'
             "<th>metric</th><th>baseline</th><th>as logged</th><th>after the fix</th></tr>"
             f"</thead><tbody>{body}</tbody></table>")
-
-
-def verify_panel(state: IncidentState) -> w.VBox:
-    """Fix verification, the journal and the report button over one loaded state, as one widget
-    (e.g. for `Workbench.set_verify_view`)."""
-    from widgets.report import ReportView  # imports this module: imported here, not on top
-
-    if state.error:  # the page already shows why the incident could not be opened
-        return w.VBox([])
-    journal = JournalState.for_incident(state)
-    fixes = FixState(state, journal)
-    panel = w.VBox([w.HTML("<h3>Replay candidate fixes</h3>"), VerifyView(fixes),
-                    w.HTML("<h3>Investigation journal</h3>"), JournalView(journal),
-                    w.HTML("<h3>Post-mortem report</h3>"), ReportView(state, fixes, journal)])
-    panel.add_class("wb-verify-panel")
-    panel.fixes, panel.journal = fixes, journal  # for notebook users who extend the panel
-    return panel

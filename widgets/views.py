@@ -73,7 +73,7 @@ class HeaderView(View):
         ratio = f" ({m.current / m.baseline:.1f}×)" if m.baseline and m.current else ""
         onset = when(d.onset) if d.onset else "no regression found"
         trend_cls = "wb-bad" if d.trend == "worsening" else ""
-        split = d.current_window.get("start")
+        split = d.current_window.start
         chosen = self.state.split is not None
         facts = [
             ("Onset (detected)", esc(onset)),
@@ -82,7 +82,7 @@ class HeaderView(View):
             ("Trend since the split", f'<span class="{trend_cls}">{esc(d.trend)}</span>'),
             ("Split" + (" (chosen)" if chosen else " (at the onset)"), esc(when(split))),
             ("Rows analysed", f"{d.rows:,} (bucket {esc(d.bucket)})"),
-            ("Window", f"{esc(when(d.window.get('start')))} → {esc(when(d.window.get('end')))}"),
+            ("Window", f"{esc(when(d.window.start))} → {esc(when(d.window.end))}"),
         ]
         cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
         self.html.value = (f'<div class="wb-title">{esc(d.incident)}</div>'
@@ -122,7 +122,7 @@ class WindowBar(Syncing, View):
             return
         with self.syncing():
             if d is not None:
-                split = d.current_window.get("start")
+                split = d.current_window.start
                 self.picker.value = split.replace(second=0, microsecond=0) if split else None
                 self.reset.disabled = state.split is None
             options = [("Everyone", "")]
@@ -167,7 +167,7 @@ class MetricView(View):
             return
         impact = self.state.impact
         seg = impact.segment_series if impact is not None else None
-        split = d.current_window.get("start") if self.state.split is not None else None
+        split = d.current_window.start if self.state.split is not None else None
         self.chart.show(charts.metric_over_time(d, segment_series=seg, split=split))
 
 

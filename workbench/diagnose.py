@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
@@ -24,6 +26,7 @@ from workbench.stages.skew import check_skew
 from workbench.stages.slices import discover_slices
 from workbench.stages.triage import Triage, bucket_phase, run_triage
 from workbench.stats import changepoint
+from workbench.windows import Window
 
 if TYPE_CHECKING:
     from workbench.explain.results import AttributionStatus
@@ -99,17 +102,28 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
             store.close()
     return Diagnosis(
         incident=incident.title, bucket=triage.bucket,
-        window={"start": triage.baseline.start, "end": triage.current.end},
+        window=Window("analysed", triage.baseline.start, triage.current.end),
         onset=refine_onset(triage, ranked), metric=triage.metric, trend=triage.trend,
-        hypotheses=ranked,
-        baseline_window={"start": triage.baseline.start, "end": triage.baseline.end},
-        current_window={"start": triage.current.start, "end": triage.current.end},
+        hypotheses=ranked, baseline_window=triage.baseline, current_window=triage.current,
         series=triage.series, drift=report.drift, histograms=report.histograms,
         changes=changes, layers=layers, slices=slices, rows=triage.span.rows,
         elapsed_seconds=round(time.perf_counter() - began, 3), notes=tuple(store.notes),
-        decomposition=decomposition, quality=faults, attribution=attribution_status,
+        attribution=attribution_status, decomposition=decomposition, quality=faults,
         multivariate=joint_shift, labels=triage.labels, estimation=estimated,
+        **carried(triage, split),
     )
+
+
+def carried(triage: Triage, split: datetime | None) -> dict[str, Any]:
+    """The triage's findings a `Diagnosis` carries for the later phases, by field name."""
+    before = triage.counts[triage.counts["bucket"] < pd.Timestamp(triage.baseline.end)]
+    after = triage.counts[triage.counts["bucket"] >= pd.Timestamp(triage.current.start)]
+    return {"bucket_seconds": triage.bucket_seconds,
+            "metric_definition": metrics.METRICS[triage.metric.name],
+            "onset_detected": triage.onset, "onset_low": triage.onset_low,
+            "onset_high": triage.onset_high, "onset_strength": float(triage.onset_strength),
+            "split": split, "baseline_outcomes": metrics.outcome_totals(before),
+            "current_outcomes": metrics.outcome_totals(after)}
 
 
 def _repairs(store: LogStore, triage: Triage, drift: tuple, say: Progress) -> dict[str, float]:

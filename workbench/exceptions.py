@@ -25,3 +25,7 @@ class ColumnNotFoundError(DataSourceError):
 
 class EmptyDataError(DataSourceError):
     """A source or a window holds no rows to analyse."""
+
+
+class CacheError(WorkbenchError, OSError):
+    """The diagnosis cache under $WORKBENCH_HOME cannot be read, written or cleared."""

@@ -1,24 +1,25 @@
 """Typed, serialisable result objects of the core: frozen dataclasses with `to_dict()`.
 
-`to_dict()` renders JSON-safe values: datetimes as ISO-8601 with 'Z', NaN/inf as None, tuples as
-lists. The `Diagnosis.to_dict()` keys are the stable `--json`
-contract of `workbench diagnose`.
+`to_dict()` renders JSON-safe values (see `workbench.serial`): datetimes as ISO-8601 with 'Z',
+NaN/inf as None, tuples as lists; `from_dict()` reads them back, equal to what was written. The
+`Diagnosis.to_dict()` keys are the stable `--json` contract of `workbench diagnose`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from workbench.timeutil import iso
+from workbench.serial import Serialisable as Serialisable
+from workbench.serial import jsonable as jsonable
+from workbench.serial import round_floats as round_floats
+from workbench.windows import Window, window_field
 
 if TYPE_CHECKING:
     from workbench.estimate.results import Estimation, LabelArrival
     from workbench.explain.results import AttributionStatus
+    from workbench.stages.metrics import MetricDef
 
 SIGNATURES = (
     "upstream_data_change", "distribution_shift", "training_serving_skew",
@@ -26,46 +27,6 @@ SIGNATURES = (
     "serving_infrastructure",
 )
 LAYERS = ("serving", "model", "feature_pipeline", "input_data", "external")
-
-
-def jsonable(value: Any) -> Any:
-    """Convert a value to plain JSON types."""
-    if hasattr(value, "to_dict") and not isinstance(value, dict | type):
-        return value.to_dict()
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def round_floats(value: Any, digits: int = 10) -> Any:
-    """A JSON-ready structure with floats to `digits` significant digits.
-
-    Parallel float sums differ in the last bits between runs; ten significant digits keep every
-    figure meaningful and make the printed JSON of two runs identical.
-    """
-    if isinstance(value, dict):
-        return {k: round_floats(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [round_floats(v, digits) for v in value]
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    return value
-
-
-class Serialisable:
-    """Mixin: `to_dict()` over dataclass fields."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping of the fields."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -280,13 +241,13 @@ class Diagnosis(Serialisable):
 
     incident: str
     bucket: str
-    window: dict[str, datetime | None]
+    window: Window = window_field("analysed", required=True)  # the span analysed
     onset: datetime | None
     metric: MetricSummary
     trend: str
     hypotheses: tuple[Hypothesis, ...]
-    baseline_window: dict[str, datetime | None] = field(default_factory=dict)
-    current_window: dict[str, datetime | None] = field(default_factory=dict)
+    baseline_window: Window = window_field("baseline")
+    current_window: Window = window_field("current")
     series: tuple[MetricSeries, ...] = ()
     drift: tuple[FeatureDrift, ...] = ()
     histograms: tuple[Histogram, ...] = ()
@@ -300,6 +261,16 @@ class Diagnosis(Serialisable):
     quality: tuple[QualityFault, ...] = ()  # data-quality faults since the onset
     multivariate: MultivariateDrift | None = None  # can the windows' inputs be told apart?
     attribution: AttributionStatus | None = None  # what the SHAP attribution step did
+    # What the later phases build on, as the triage found it (so they never run it again):
+    bucket_seconds: int = 0  # `bucket` in seconds
+    metric_definition: MetricDef | None = None  # how the metric derives from outcome counts
+    onset_detected: datetime | None = None  # the change point (`onset` may be sharpened)
+    onset_low: datetime | None = None  # earliest and latest plausible onset: the change
+    onset_high: datetime | None = None  # point's location uncertainty
+    onset_strength: float = 0.0  # the change point's F statistic over its threshold
+    split: datetime | None = None  # the split asked for; None: at the detected onset
+    baseline_outcomes: dict[str, float] = field(default_factory=dict)  # outcome counts
+    current_outcomes: dict[str, float] = field(default_factory=dict)  # summed per window
     labels: LabelArrival | None = None  # how far the labels have arrived
     estimation: Estimation | None = None  # the metric estimated where labels are missing
 

@@ -10,8 +10,10 @@ from sample_data.pipeline.build import (
     BAD_DATA,
     GOOD,
     SampleRepo,
+    app_runs,
     build_sample,
     load_sample,
 )
 
-__all__ = ["BAD_CODE", "BAD_DATA", "GOOD", "SampleRepo", "build_sample", "load_sample"]
+__all__ = ["BAD_CODE", "BAD_DATA", "GOOD", "SampleRepo", "app_runs", "build_sample",
+           "load_sample"]

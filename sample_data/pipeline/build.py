@@ -13,9 +13,12 @@ Commits carry fixed authors and dates, so their hashes are the same on every bui
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from sample_data.pipeline import snapshots as snap
 from sample_data.pipeline.history import CULPRIT, HISTORY
 
 SEED = 7
+ENV_REPO = "WORKBENCH_TRACE_REPO"  # where the trace app builds the sample (default: a temp folder)
 GOOD, BAD_CODE, BAD_DATA = "v1.1", "v1.2", "v1.1.1"
 # version -> (commit number, snapshot number), both 1-based, in training order
 MODELS = {"v1.0": (1, 1), GOOD: (2, 2), BAD_CODE: (len(HISTORY), 2), BAD_DATA: (2, 6)}
@@ -48,6 +52,18 @@ def build_sample(root: str | Path, progress: Callable[[str], None] | None = None
 def load_sample(root: str | Path) -> SampleRepo:
     """A sample built earlier in root."""
     return SampleRepo.load(root)
+
+
+def app_runs() -> tuple[Path, tuple[Path, ...]]:
+    """The sample's manifest folder and data snapshots for the trace app, built into
+    $WORKBENCH_TRACE_REPO (reused when already built there) or a temporary folder removed at
+    exit (see `widgets.trace.TraceState.from_build`)."""
+    target = os.environ.get(ENV_REPO)
+    if not target:
+        target = tempfile.mkdtemp(prefix="trace-sample-")
+        atexit.register(shutil.rmtree, target, True)  # a temporary sample lives with its process
+    sample = build_sample(target)
+    return sample.root / "models", sample.snapshots
 
 
 def train(repo: Path, commit: str, train_data: Path, evaluation: Path, version: str,

@@ -118,7 +118,7 @@ def test_text_output(capsys, incident):
 
 
 def test_progress_goes_to_stderr(capsys, incident):
-    assert main(["diagnose", str(incident.config)]) == 0
+    assert main(["diagnose", str(incident.config), "--no-cache"]) == 0
     captured = capsys.readouterr()
     assert "... triage" in captured.err
     assert "Incident: synthetic regression" in captured.out

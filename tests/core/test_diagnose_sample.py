@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from workbench.diagnose import diagnose
-from workbench.results import LAYERS, SIGNATURES
+from workbench.results import LAYERS, SIGNATURES, Diagnosis
 from workbench.timeutil import parse_time
 
 
@@ -88,8 +88,28 @@ def test_window_option_restricts_the_analysis(sample_incident, truth):
     onset = parse_time(truth["onset"])
     before = diagnose(sample_incident, end=onset - timedelta(hours=2))
     assert before.onset is None or before.onset < onset - timedelta(hours=2)
-    assert before.window["end"] <= onset
+    assert before.window.end <= onset
     assert not [h for h in before.hypotheses if h.score >= 0.3]
+
+
+def test_result_reads_back_from_its_json_equal(result):
+    back = Diagnosis.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert back == result
+    assert back.current_window == result.current_window and back.current_window.name == "current"
+    assert back.attribution == result.attribution and back.decomposition == result.decomposition
+    assert back.baseline_outcomes == result.baseline_outcomes and back.baseline_outcomes["fp"] > 0
+
+
+def test_the_diagnosis_carries_what_later_phases_need(result, truth):
+    onset = parse_time(truth["onset"])
+    assert result.bucket_seconds == 3600 and result.split is None
+    assert result.onset_detected == result.current_window.start == result.baseline_window.end
+    assert result.onset_low <= result.onset_detected <= result.onset_high
+    assert result.metric_definition.name == result.metric.name == "false_positive_rate"
+    b, c = result.baseline_outcomes, result.current_outcomes
+    assert b["fp"] / (b["fp"] + b["tn"]) == result.metric.baseline
+    assert b["n"] + c["n"] == result.rows and 0 < c["n_labeled"] <= c["n"]
+    assert abs(result.onset_detected - onset) <= timedelta(hours=1)
 
 
 def test_result_is_json_serialisable(result):

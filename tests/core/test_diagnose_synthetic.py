@@ -56,7 +56,7 @@ def test_onset_is_found_within_one_bucket(result, incident):
     assert result.metric.name == "mae"
     assert result.metric.current > 4 * result.metric.baseline
     assert result.rows == len(incident.production)
-    assert result.window["start"] == incident.production["ts"].min().to_pydatetime()
+    assert result.window.start == incident.production["ts"].min().to_pydatetime()
 
 
 def test_top_hypothesis_is_the_upstream_change_of_the_shifted_feature(result, incident):

@@ -1,6 +1,6 @@
-"""The figures shown beside a diagnosis (workbench.stages.summary), the incident catalog and the
-runbooks: checked against counts computed directly with DuckDB on the sample incident, and on
-small hand-made inputs."""
+"""The figures shown beside a diagnosis (workbench.stages.summary), a record's drill-down
+(workbench.explain.drilldown), the incident catalog and the runbooks: checked against counts
+computed directly with DuckDB on the sample incident, and on small hand-made inputs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from workbench.config import load_incident
 from workbench.data import LogStore, Window
 from workbench.diagnose import diagnose
 from workbench.exceptions import InvalidInputError
+from workbench.explain import drilldown
 from workbench.explain.results import FeatureContribution, RecordExplanation
 from workbench.results import SIGNATURES, Histogram
 from workbench.runbooks import RUNBOOKS, runbook
@@ -44,7 +45,7 @@ def direct(sample_incident: Path, where: str) -> dict[str, float]:
 
 def test_severity_matches_counts_read_directly(sample, sample_incident):
     _, store, d = sample
-    baseline, current = summary.windows_of(d)
+    baseline, current = d.baseline_window, d.current_window
     assert current.start == SPLIT
     s = summary.severity(store, "false_positive_rate", baseline, current)
     after = direct(sample_incident, f"event_time >= TIMESTAMPTZ '{SPLIT}+00'")
@@ -62,7 +63,7 @@ def test_severity_matches_counts_read_directly(sample, sample_incident):
 
 def test_segment_severity_and_breakdown_match_direct_counts(sample, sample_incident):
     _, store, d = sample
-    baseline, current = summary.windows_of(d)
+    baseline, current = d.baseline_window, d.current_window
     s = summary.severity(store, "false_positive_rate", baseline, current, ("channel", "online"))
     after = direct(sample_incident,
                    f"event_time >= TIMESTAMPTZ '{SPLIT}+00' AND channel = 'online'")
@@ -94,14 +95,14 @@ def test_impact_with_a_segment_adds_its_series_and_reuses_the_rest(sample):
 
 
 def _baseline_negatives(store: LogStore, d) -> float:
-    baseline, _ = summary.windows_of(d)
+    baseline = d.baseline_window
     return summary.severity(store, "false_positive_rate", baseline, baseline,
                             ("channel", "online")).denominator_current
 
 
 def test_serving_series_and_version_metrics(sample, sample_incident):
     _, store, d = sample
-    baseline, current = summary.windows_of(d)
+    baseline, current = d.baseline_window, d.current_window
     series = {s.name: s for s in summary.serving_series(store, 3600, baseline.start,
                                                         current.end)}
     assert set(series) == {"latency_p95_ms", "error_status_rate", "null_score_rate"}
@@ -119,11 +120,11 @@ def test_serving_series_and_version_metrics(sample, sample_incident):
 def test_locate_follows_the_query_layers_bins():
     numeric = Histogram("x", "numeric", ("null", "< 0", "[0, 1)", "[1, 2]", "> 2"),
                         (0,) * 5, (0,) * 5, (0,) * 5, edges=(0.0, 1.0, 2.0))
-    assert [summary.locate(numeric, v) for v in (None, -1, 0, 0.5, 1, 2, 2.5)] == \
+    assert [drilldown.locate(numeric, v) for v in (None, -1, 0, 0.5, 1, 2, 2.5)] == \
         [0, 1, 2, 2, 3, 3, 4]
     categorical = Histogram("c", "categorical", ("null", "other / unseen", "a", "b"),
                             (0,) * 4, (0,) * 4, (0,) * 4)
-    assert [summary.locate(categorical, v) for v in (None, "zz", "a", "b")] == [0, 1, 2, 3]
+    assert [drilldown.locate(categorical, v) for v in (None, "zz", "a", "b")] == [0, 1, 2, 3]
 
 
 def test_record_positions_and_what_if_inputs(sample):
@@ -134,22 +135,22 @@ def test_record_positions_and_what_if_inputs(sample):
          FeatureContribution("channel", "online", 0.1),
          FeatureContribution("not_a_feature", 1.0, 0.05),
          FeatureContribution("amount", 20.0, 0.01)))
-    found = summary.record_positions(d, record, top=3)
+    found = drilldown.record_positions(d, record, top=3)
     assert [p.feature for p in found] == ["ratio", "channel", "amount"]
     assert found[0].bin_label == d.histogram("ratio").labels[-1]  # above training's range
     assert found[1].bin_label == "online"
-    frame = summary.record_frame(record)
+    frame = drilldown.record_frame(record)
     assert frame.iloc[0].to_dict() == {"ratio": 500.0, "channel": "online",
                                        "not_a_feature": 1.0, "amount": 20.0}
 
 
 def test_parse_value_reads_like_the_current_value():
-    assert summary.parse_value("1.5", 2.0) == 1.5
-    assert summary.parse_value(" 2e3 ", 7) == 2000.0
-    assert summary.parse_value("pos", "online") == "pos"
-    assert summary.parse_value("", 1.0) is None and summary.parse_value("null", "a") is None
+    assert drilldown.parse_value("1.5", 2.0) == 1.5
+    assert drilldown.parse_value(" 2e3 ", 7) == 2000.0
+    assert drilldown.parse_value("pos", "online") == "pos"
+    assert drilldown.parse_value("", 1.0) is None and drilldown.parse_value("null", "a") is None
     with pytest.raises(InvalidInputError, match="must be a number"):
-        summary.parse_value("abc", 1.0)
+        drilldown.parse_value("abc", 1.0)
 
 
 def test_parse_segment_filter_and_failing_kind():

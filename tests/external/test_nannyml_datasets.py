@@ -179,9 +179,9 @@ def test_current_window_lies_in_nannymls_drifted_period(dataset):
     # The comparisons below are only fair if the workbench's current window is drifted data:
     # it starts no earlier than the bucket in which the drift starts.
     result = diagnosis(dataset)
-    start = bucket_index(result.current_window["start"], result.bucket)
+    start = bucket_index(result.current_window.start, result.bucket)
     assert start >= bucket_index(drift_start(dataset), result.bucket)
-    assert result.current_window["end"] > result.current_window["start"]
+    assert result.current_window.end > result.current_window.start
 
 
 @pytest.mark.parametrize("dataset", DATASETS)

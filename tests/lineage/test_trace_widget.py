@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
 from sample_data.pipeline import BAD_CODE, BAD_DATA, GOOD
 from widgets.trace import TraceState, TraceView
+from workbench.config import (
+    Incident,
+    LineageSection,
+    ProductionSection,
+    ReferenceSection,
+    SourceSpec,
+)
+from workbench.exceptions import WorkbenchError
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +82,29 @@ def test_missing_data_shows_a_sentence_not_a_traceback(sample, tmp_path, monkeyp
 def test_a_folder_without_two_runs_is_reported(tmp_path):
     s = TraceState.from_folder(tmp_path)
     assert "Found 0 run manifest(s)" in s.error
+
+
+def test_a_state_over_the_runs_a_build_step_writes(sample):
+    s = TraceState.from_build(lambda: (sample.root / "models", sample.snapshots), GOOD, BAD_CODE)
+    assert s.error == "" and (s.good, s.bad) == (GOOD, BAD_CODE)
+    assert [m.name for m in s.manifests] == ["v1.0", GOOD, BAD_CODE, BAD_DATA]
+    assert s.snapshots == list(sample.snapshots)
+
+    def broken() -> tuple:
+        raise WorkbenchError("the pipeline repository is gone")
+
+    failed = TraceState.from_build(broken)
+    assert failed.error == "Preparing the runs failed. the pipeline repository is gone"
+    assert "Cannot trace these runs" in TraceView(failed).status.value
+
+
+def test_an_incidents_lineage_section_names_its_runs(sample):
+    source = SourceSpec("logs/*.parquet", "parquet")
+    incident = Incident(sample.root / "incident.toml", "any incident",
+                        ProductionSection(source, "ts", "score"), ReferenceSection(source),
+                        lineage=LineageSection("models"))  # relative to the config's folder
+    s = TraceState.for_incident(incident)
+    assert s.error == "" and (s.good, s.bad) == ("v1.0", BAD_DATA)  # oldest and newest run
+    assert len(s.manifests) == 4
+    without = TraceState.for_incident(replace(incident, lineage=None))
+    assert "no [lineage] section" in without.error and not without.manifests

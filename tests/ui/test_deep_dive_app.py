@@ -21,8 +21,7 @@ from widgets.state import FAILING_LIMIT
 from workbench.config import load_incident
 from workbench.data import LogStore
 from workbench.diagnose import diagnose
-from workbench.explain import explain_failing
-from workbench.stages import summary
+from workbench.explain import drilldown, explain_failing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,11 +36,11 @@ def expected(sample_incident):
     incident = load_incident(sample_incident)
     with LogStore(incident) as store:
         d = diagnose(incident, store=store, attribution=False)
-        _, current = summary.windows_of(d)
+        current = d.current_window
         failing = explain_failing(store, "fp", start=current.start, end=current.end,
                                   limit=FAILING_LIMIT, neighbours=0)
         record = failing.records[RECORD]
-        what_if = summary.what_if_record(store, record, "ratio", "1.0")
+        what_if = drilldown.what_if_record(store, record, "ratio", "1.0")
     return {"diagnosis": d, "record": record, "what_if": what_if.records[0]}
 
 

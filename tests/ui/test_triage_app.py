@@ -75,7 +75,7 @@ def expected(sample_incident):
     incident = load_incident(sample_incident)
     with LogStore(incident) as store:
         d = diagnose(incident, store=store, split=SPLIT, attribution=False)
-        baseline, current = summary.windows_of(d)
+        baseline, current = d.baseline_window, d.current_window
         overall = summary.severity(store, d.metric.name, baseline, current)
         seg = summary.severity(store, d.metric.name, baseline, current, ("channel", "online"))
         failing = explain_failing(store, "fp", start=current.start, end=current.end,

@@ -1,4 +1,5 @@
-"""Fixtures of the verify tests: the 300k-row fraud sample, its store, triage and both fixes.
+"""Fixtures of the verify tests: the 300k-row fraud sample, its store, diagnosis, triage and
+both fixes.
 
 Everything is real: DuckDB over the generated Parquet log, the skops models, the declared
 correction in `sample_data.fraud_fixes`.
@@ -15,6 +16,8 @@ import pytest
 
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
+from workbench.diagnose import diagnose
+from workbench.results import Diagnosis
 from workbench.stages.triage import Triage, run_triage
 from workbench.verify import Replayer, Verification
 
@@ -43,15 +46,21 @@ def store(sample: Sample) -> Iterator[LogStore]:
 
 
 @pytest.fixture(scope="session")
+def diagnosis(store: LogStore) -> Diagnosis:
+    """The diagnosis of the sample: the windows, metric and baseline counts replays take."""
+    return diagnose(store.incident, store=store, attribution=False)
+
+
+@pytest.fixture(scope="session")
 def triage(store: LogStore) -> Triage:
-    """The triage of the sample (baseline and incident windows)."""
+    """The triage of the sample, run directly: what the replays' figures are checked against."""
     return run_triage(store)
 
 
 @pytest.fixture(scope="session")
-def replayer(store: LogStore, triage: Triage) -> Replayer:
+def replayer(store: LogStore, diagnosis: Diagnosis) -> Replayer:
     """A replayer over the sample's windows."""
-    return Replayer(store, triage)
+    return Replayer(store, diagnosis)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import pytest
 from scipy import optimize
 
 from sample_data.fraud_fixes import recompute_ratio
-from workbench.diagnose import diagnose
 from workbench.stages.features import analyse_features
 from workbench.verify import CandidateFix, verify_fix, wilson
 from workbench.verify.intervals import Z95
@@ -173,14 +172,20 @@ def test_a_model_file_that_is_not_the_version_says_it_does_not_reproduce(replaye
     assert any("does NOT reproduce" in w for w in result.warnings)
 
 
-def test_verify_fix_end_to_end_with_its_own_store_and_diagnosis_agrees(sample, ratio_fix):
+def test_verify_fix_end_to_end_diagnoses_once_then_takes_the_cached_diagnosis(
+        sample, ratio_fix, diagnosis, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path))  # an empty diagnosis cache
     messages: list[str] = []
     result = verify_fix(sample.config, "recompute-ratio", progress=messages.append)
     assert result.primary == ratio_fix.primary
-    assert messages[0].startswith("triage")
-    d = diagnose(sample.incident, attribution=False)
-    assert result.primary.before.value == pytest.approx(d.metric.current, rel=1e-12)
-    assert result.baseline_window["end"] == d.onset
+    assert messages[0].startswith("triage")  # nothing cached yet: the one diagnosis
+    messages.clear()
+    again = verify_fix(sample.config, "recompute-ratio", progress=messages.append)
+    assert messages[0].startswith("diagnosis loaded from the cache")
+    assert not [m for m in messages if m.startswith("triage")]
+    assert again.primary == result.primary
+    assert result.primary.baseline.value == pytest.approx(diagnosis.metric.baseline, rel=1e-12)
+    assert result.baseline_window["end"] == diagnosis.current_window.start
 
 
 def test_the_sample_correction_only_touches_rows_from_the_onset(sample):

@@ -108,11 +108,15 @@ def test_report_button_writes_the_report_and_records_it(app):
 
 
 def test_verify_panel_composes_the_three_views_over_one_state(app):
-    from widgets.verify import verify_panel
+    from widgets import Workbench
 
     state = app[0]
-    panel = verify_panel(state)
+    wb = Workbench(state)
+    panel = wb.verify_panel()
     kinds = [type(c).__name__ for c in panel.children]
     assert kinds.count("VerifyView") == kinds.count("JournalView") == \
         kinds.count("ReportView") == 1
-    assert panel.fixes.state is state and panel.fixes.journal is panel.journal
+    assert wb.fixes.state is state and wb.fixes.journal is wb.journal
+    assert wb.verify_panel() is panel and wb.fixes is wb.fixes  # one of each per app
+    views = {type(c).__name__: c for c in panel.children}
+    assert views["VerifyView"].fixes is wb.fixes and views["JournalView"].state is wb.journal

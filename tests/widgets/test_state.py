@@ -72,9 +72,9 @@ def test_changing_the_split_recomputes_everything_and_redraws_each_view_once(sam
     s = wb.state
     assert view.draws == before + 1
     assert s.diagnosis is not old
-    assert s.diagnosis.current_window["start"] == SPLIT
-    assert s.diagnosis.baseline_window["end"] == SPLIT
-    baseline, current = summary.windows_of(s.diagnosis)
+    assert s.diagnosis.current_window.start == SPLIT
+    assert s.diagnosis.baseline_window.end == SPLIT
+    baseline, current = s.diagnosis.baseline_window, s.diagnosis.current_window
     assert s.impact.overall.rows_current == summary.severity(
         s.store, "false_positive_rate", baseline, current).rows_current
     assert s.failing.window == {"start": SPLIT, "end": current.end}
@@ -82,7 +82,7 @@ def test_changing_the_split_recomputes_everything_and_redraws_each_view_once(sam
     assert s.busy == ""
 
     wb.state.split = None  # back to the detected onset
-    assert s.diagnosis.current_window["start"] == s.diagnosis.onset
+    assert s.diagnosis.current_window.start == s.diagnosis.onset
 
 
 def test_segment_filter_narrows_impact_and_failing_records(sample_incident):
@@ -115,7 +115,7 @@ def test_a_split_outside_the_log_is_a_readable_problem_and_is_undone(sample_inci
     assert s.split is None and s.diagnosis is diagnosis and s.error == ""
     wb.state.set_window(split=SPLIT, segment="country=US")
     assert "window" not in s.problems
-    assert s.diagnosis.current_window["start"] == SPLIT
+    assert s.diagnosis.current_window.start == SPLIT
     assert s.impact.segment.segment == "country=US"
 
 
@@ -171,3 +171,44 @@ def test_without_a_model_the_records_say_why(sample_incident, tmp_path):
     assert "[model]" in state.problems["attribution"]
     assert state.impact is not None and "impact" not in state.problems
     assert state.record == "" and state.selected_record is None
+
+
+def test_a_second_viewer_loads_the_finished_diagnosis(sample_incident, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))  # an empty diagnosis cache
+    first = IncidentState(sample_incident)
+    first.load()
+    assert first.error == "" and first.cache["hit"] is False
+    second = IncidentState(sample_incident)
+    work: list[str] = []
+    second.observe(lambda change: work.append(change["new"]), names="busy")
+    second.load()
+    assert second.cache == {"hit": True, "key": first.cache["key"]}
+    assert second.diagnosis == first.diagnosis and second.diagnosis is not first.diagnosis
+    assert not [w for w in work if w.startswith(("triage", "features", "model"))]
+    second.split = SPLIT  # a re-diagnosis: its own entry
+    assert second.cache["hit"] is False and second.cache["key"] != first.cache["key"]
+    assert second.diagnosis.current_window.start == SPLIT
+    second.split = None  # going back is instant
+    assert second.cache == first.cache | {"hit": True}
+    assert second.diagnosis == first.diagnosis
+
+
+def test_results_derived_from_a_diagnosis_are_loaded_by_the_next_viewer(sample_incident,
+                                                                        tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))
+    first = IncidentState(sample_incident)
+    first.load()
+    first.require("impact", "failing")
+    second = IncidentState(sample_incident)
+    second.load()
+    second.require("impact", "failing")
+    assert second.failing == first.failing and second.impact == first.impact
+    assert second.failing.elapsed_seconds == first.failing.elapsed_seconds  # not recomputed
+    second.segment = "channel=online"  # a segment: its own entries
+    online = second.failing
+    assert online.segment == {"column": "channel", "value": "online"} and online != first.failing
+    second.segment = ""  # back to everyone: loaded
+    assert second.failing == first.failing and second.impact.segment is None
+    first.segment = "channel=online"  # the first viewer picks that segment too: loaded
+    assert first.failing == online and first.failing.elapsed_seconds == online.elapsed_seconds
+    assert first.impact.segment.segment == "channel=online"

@@ -12,8 +12,8 @@ import ipywidgets as w
 from widgets.base import ChartSlot, View, esc, fmt, is_rate, section, table, when
 from widgets.views import FeatureView, Syncing
 from workbench import charts
+from workbench.explain import drilldown
 from workbench.results import FeatureDrift
-from workbench.stages import summary
 
 SORT_COLUMNS = {
     "psi": "PSI vs training",
@@ -281,7 +281,7 @@ class RecordView(View):
         cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
         self.facts.value = f'<div class="wb-facts wb-record-facts">{cards}</div>'
         self.shap.show(charts.shap_bars(record))
-        positions = summary.record_positions(d, record)
+        positions = drilldown.record_positions(d, record)
         if positions:
             self.where.show(charts.record_in_training(positions, record.record_id))
         else:

@@ -107,7 +107,7 @@ class LayerRow(View):
         store = self.state.store
         if store is None:
             return None
-        baseline, current = summary.windows_of(d)
+        baseline, current = d.baseline_window, d.current_window
         with self.state.working(f"evidence for the {self.layer} layer"):
             if self.layer == "serving":
                 series = summary.serving_series(store, self.state.bucket_seconds,

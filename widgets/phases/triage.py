@@ -8,11 +8,11 @@ import ipywidgets as w
 from widgets.base import ChartSlot, View, esc, fmt, is_rate, section, table, when
 from widgets.views import MetricView, NextStepView, SuspectsView
 from workbench import charts
+from workbench.stages.isolation import NEAR  # proximity from which an event is flagged
 
 # Change-log events shown as "near the onset": from two days before to one day after.
 HOURS_BEFORE = 48.0
 HOURS_AFTER = 24.0
-NEAR = 0.2  # proximity from which an event is flagged (the isolation stage's threshold)
 
 
 class ChangesView(View):

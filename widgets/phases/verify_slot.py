@@ -28,8 +28,8 @@ class BaselineCurrentView(View):
         pct = is_rate(m.name)
         b, c = d.baseline_window, d.current_window
         rows = [
-            ["window", f"{esc(when(b.get('start')))} → {esc(when(b.get('end')))}",
-             f"{esc(when(c.get('start')))} → {esc(when(c.get('end')))}"],
+            ["window", f"{esc(when(b.start))} → {esc(when(b.end))}",
+             f"{esc(when(c.start))} → {esc(when(c.end))}"],
             [esc(m.name.replace("_", " ")), fmt(m.baseline, pct),
              f'<span class="wb-bad">{fmt(m.current, pct)}</span>'],
         ]

@@ -22,6 +22,7 @@ COMMANDS = (
     "workbench.commands.manifest",
     "workbench.commands.trace",
     "workbench.commands.ablate",
+    "workbench.commands.cache",
 )
 
 

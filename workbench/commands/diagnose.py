@@ -1,14 +1,18 @@
-"""`workbench diagnose CONFIG [--json] [--window START..END]`: triage and rank hypotheses."""
+"""`workbench diagnose CONFIG [--json] [--window START..END] [--no-cache]`: rank the suspects."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.commands import duration, progress
 from workbench.results import Diagnosis, round_floats
 from workbench.timeutil import iso, parse_time, parse_window
+
+if TYPE_CHECKING:
+    from workbench.cache import CachedDiagnosis
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,40 +27,50 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--split", help="compare before/after this ISO-8601 time instead of the "
                    "detected onset")
     d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    d.add_argument("--no-cache", action="store_true",
+                   help="compute the diagnosis again instead of loading it from the diagnosis "
+                        "cache under $WORKBENCH_HOME (and do not store it)")
     d.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the diagnosis and print it."""
-    from workbench.diagnose import diagnose
+    from workbench.cache import cached_diagnose
 
     start, end = parse_window(args.window) if args.window else (None, None)
     split = parse_time(args.split, "split time") if args.split else None
-    result = diagnose(args.config, start=start, end=end, bucket=args.bucket, metric=args.metric,
-                      split=split, progress=progress(args.quiet or args.json))
+    found = cached_diagnose(args.config, start=start, end=end, bucket=args.bucket,
+                            metric=args.metric, split=split, use_cache=not args.no_cache,
+                            progress=progress(args.quiet or args.json))
     if args.json:
-        print(json.dumps(contract(result), indent=2))
+        print(json.dumps(contract(found.diagnosis, found), indent=2))
     else:
-        print(render_text(result))
+        print(render_text(found.diagnosis, cache=found))
     return 0
 
 
-def contract(result: Diagnosis) -> dict:
-    """The stable `--json` document: contract keys first, extras after."""
+def contract(result: Diagnosis, cache: CachedDiagnosis | None = None) -> dict:
+    """The stable `--json` document: contract keys first, extras after (with `cache`: whether
+    it came from the diagnosis cache, and its key)."""
     data = result.to_dict()
     keys = ["incident", "bucket", "window", "onset", "metric", "trend", "hypotheses"]
     out = {k: data[k] for k in keys}
     out.update({k: v for k, v in data.items()
                 if k not in keys and k not in ("series", "histograms")})
+    if cache is not None:
+        out["cache"] = cache.to_dict()
     return round_floats(out)
 
 
-def render_text(result: Diagnosis, limit: int = 5) -> str:
+def render_text(result: Diagnosis, limit: int = 5, cache: CachedDiagnosis | None = None) -> str:
     """A readable summary for the terminal."""
     m = result.metric
     lines = [f"Incident: {result.incident}",
-             f"Window:   {iso(result.window['start'])} .. {iso(result.window['end'])} "
+             f"Window:   {iso(result.window.start)} .. {iso(result.window.end)} "
              f"({result.rows:,} rows, bucket {result.bucket})"]
+    if cache is not None and cache.hit:
+        lines.append(f"Cache:    loaded the finished diagnosis (key {cache.key}; "
+                     f"--no-cache computes it again)")
     lines += [f"Note:     {note}" for note in result.notes]
     lines += _label_lines(result)
     if result.onset is None:

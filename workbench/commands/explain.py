@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Explain the failing records and print them."""
-    from workbench.explain.report import explain_incident, render_failing
+    from workbench.commands.explain_report import explain_incident, render_failing
 
     start, end = parse_window(args.window) if args.window else (None, None)
     result = explain_incident(

@@ -39,6 +39,7 @@ from workbench.data.schema import (
     quote_ident,
 )
 from workbench.exceptions import DataSourceError, EmptyDataError, InvalidInputError
+from workbench.windows import Window as Window  # re-exported by workbench.data
 
 # Quantile probabilities choosing the reference bins: 20 equal-mass bins.
 BIN_PROBS = [i / 20 for i in range(21)]
@@ -48,19 +49,6 @@ MAX_LEVELS = 30
 UNIT_SHARE = 0.5
 # Features aggregated per scan of the log (see `binned_counts`).
 FEATURES_PER_SCAN = 16
-
-
-@dataclass(frozen=True)
-class Window:
-    """A half-open time window [start, end) of the production log; None means unbounded."""
-
-    name: str
-    start: datetime | None
-    end: datetime | None
-
-    def as_tuple(self) -> tuple[str, datetime | None, datetime | None]:
-        """(name, start, end) as the query builders take it."""
-        return (self.name, self.start, self.end)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""`write_report`: diagnose (and verify a fix), then write the post-mortem as HTML, Markdown
-and JSON with its charts as SVG files, and record the report in the journal."""
+"""`write_report`: take the incident's diagnosis (from the diagnosis cache unless given) and
+verify a fix against it, then write the post-mortem as HTML, Markdown and JSON with its charts as
+SVG files, and record the report in the journal."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench import charts
+from workbench.cache import cached_diagnose
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
-from workbench.diagnose import diagnose
 from workbench.journal import Journal, check_writable_location, slug, workbench_home
 from workbench.report.build import build_report
 from workbench.report.document import to_html, to_markdown
@@ -57,7 +58,8 @@ def write_report(incident: Incident | str | Path, out_dir: str | Path | None = N
                  record: bool = True) -> tuple[PostMortem, ReportFiles]:
     """Build and write the post-mortem; returns it and the written files.
 
-    fix: verify this `[[fixes]]` entry for the report (recorded in the journal) unless a
+    diagnosis: the diagnosis to report (default: the cached one, computed once when missing).
+    fix: verify this `[[fixes]]` entry against it (recorded in the journal) unless a
     `verification` is given. record: add a "report" entry to the journal.
     """
     say = progress or (lambda _msg: None)
@@ -70,9 +72,10 @@ def write_report(incident: Incident | str | Path, out_dir: str | Path | None = N
     store = store or LogStore(incident)
     try:
         if diagnosis is None:
-            diagnosis = diagnose(incident, store=store, progress=say)
+            diagnosis = cached_diagnose(incident, store=store, progress=say).diagnosis
         if verification is None and fix is not None:
-            verification = verify_fix(incident, fix, store=store, progress=say, journal=journal)
+            verification = verify_fix(incident, fix, store=store, diagnosis=diagnosis,
+                                      progress=say, journal=journal)
     finally:
         if own:
             store.close()

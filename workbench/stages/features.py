@@ -68,7 +68,7 @@ def analyse_features(store: LogStore, baseline: Window, current: Window,
         b = _counts(prod_groups, baseline.name, i, spec.n_bins)
         c = _counts(prod_groups, current.name, i, spec.n_bins)
         results.append(_drift(spec, r, b, c, totals, shift_times.get(spec.feature.name)))
-        hists.append(_histogram(spec, r[0], b[0], c[0]))
+        hists.append(histogram(spec, r[0], b[0], c[0]))
     counts = _shifted_outcomes(store, specs, results, [baseline, current])
     return FeatureReport(tuple(results), tuple(hists), _symptoms(profile, features, baseline),
                          counts=counts, null_shift_times=_null_shift_times(profile, features,
@@ -175,7 +175,7 @@ def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, .
     )
 
 
-def _histogram(spec: BinSpec, ref: np.ndarray, base: np.ndarray, cur: np.ndarray) -> Histogram:
+def histogram(spec: BinSpec, ref: np.ndarray, base: np.ndarray, cur: np.ndarray) -> Histogram:
     """Bin labels and counts for charts."""
     if spec.feature.kind is ColumnKind.NUMERIC:
         e = spec.edges

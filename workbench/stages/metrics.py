@@ -7,9 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workbench.serial import Serialisable
+
+# Outcome count columns (named as in `queries.outcome_aggregates`) every metric derives from.
+COUNT_COLUMNS = ("n", "n_scored", "score_sum", "score_sumsq", "decision_pos", "n_labeled",
+                 "label_pos", "tp", "fp", "fn", "tn", "abs_err_sum", "sq_err_sum", "err_sum")
+
 
 @dataclass(frozen=True)
-class MetricDef:
+class MetricDef(Serialisable):
     """How to compute a metric from count columns, and which direction is bad."""
 
     name: str
@@ -65,3 +71,9 @@ def total(counts: pd.DataFrame, name: str) -> float | None:
     num = float(sum(counts[c].astype(float).fillna(0).sum() for c in m.numerator))
     den = float(sum(counts[c].astype(float).fillna(0).sum() for c in m.denominator))
     return num / den if den > 0 else None
+
+
+def outcome_totals(counts: pd.DataFrame) -> dict[str, float]:
+    """Each outcome count column of a counts frame summed over its rows."""
+    return {c: float(counts[c].astype(float).fillna(0).sum())
+            for c in COUNT_COLUMNS if c in counts.columns}

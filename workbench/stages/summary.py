@@ -1,6 +1,5 @@
 """Figures the apps show beside a diagnosis: severity, who is affected, per-segment metric over
-time, serving signals and model versions over the diagnosed windows, and where a record's
-values sit in the training histograms.
+time, serving signals and model versions over the diagnosed windows.
 
 Pure functions over the query layer (one small aggregate query each) and over result objects;
 no plotting, no widgets. Every number is derived from the same outcome counts as the triage, so
@@ -13,16 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from workbench.data import LogStore, Window
-from workbench.data.queries import LOW_BIN, NULL_BIN
 from workbench.exceptions import InvalidInputError
-from workbench.explain.results import RecordExplanation, WhatIf
-from workbench.results import Diagnosis, Histogram, MetricSeries, Serialisable
+from workbench.results import Diagnosis, MetricSeries, Serialisable
 from workbench.stages import metrics
-from workbench.timeutil import parse_duration
 
 # Metrics whose numerator counts rows, so "extra bad outcomes" is a number of rows.
 COUNT_COLUMNS = frozenset({"fp", "fn", "tp", "decision_pos"})
@@ -107,31 +102,6 @@ class VersionMetric(Serialisable):
     metric: float | None
 
 
-@dataclass(frozen=True)
-class RecordPosition(Serialisable):
-    """Where one feature value of a record falls in the training histogram of that feature."""
-
-    feature: str
-    value: float | str | None
-    shap: float
-    percentile: float | None
-    outside_range: bool | None
-    bin: int  # index into histogram.labels
-    histogram: Histogram
-
-    @property
-    def bin_label(self) -> str:
-        """The label of the bin holding the value."""
-        return self.histogram.labels[self.bin]
-
-
-def windows_of(diagnosis: Diagnosis) -> tuple[Window, Window]:
-    """The diagnosis' baseline and current windows as query windows."""
-    b, c = diagnosis.baseline_window, diagnosis.current_window
-    return (Window("baseline", b.get("start"), b.get("end")),
-            Window("current", c.get("start"), c.get("end")))
-
-
 def parse_segment_filter(text: str | None) -> tuple[str, str] | None:
     """'column=value' -> (column, value); '' or None -> None (everyone)."""
     if not text:
@@ -210,7 +180,7 @@ def segment_series(store: LogStore, metric: str, bucket_seconds: int, segment: t
 def impact(store: LogStore, diagnosis: Diagnosis, segment: str | None = None) -> Impact:
     """Severity, the per-segment breakdown and, for a 'column=value' filter, that segment's
     severity and metric over time."""
-    baseline, current = windows_of(diagnosis)
+    baseline, current = diagnosis.baseline_window, diagnosis.current_window
     metric = diagnosis.metric.name
     seg = parse_segment_filter(segment)
     overall = severity(store, metric, baseline, current)
@@ -218,7 +188,7 @@ def impact(store: LogStore, diagnosis: Diagnosis, segment: str | None = None) ->
     if seg is None:
         return Impact(overall, breakdown)
     return Impact(overall, breakdown, severity(store, metric, baseline, current, seg),
-                  segment_series(store, metric, parse_duration(diagnosis.bucket), seg,
+                  segment_series(store, metric, diagnosis.bucket_seconds, seg,
                                  baseline.start, current.end))
 
 
@@ -229,11 +199,11 @@ def with_segment(store: LogStore, diagnosis: Diagnosis, found: Impact,
     seg = parse_segment_filter(segment)
     if seg is None:
         return Impact(found.overall, found.segments)
-    baseline, current = windows_of(diagnosis)
+    baseline, current = diagnosis.baseline_window, diagnosis.current_window
     metric = diagnosis.metric.name
     return Impact(found.overall, found.segments,
                   severity(store, metric, baseline, current, seg),
-                  segment_series(store, metric, parse_duration(diagnosis.bucket), seg,
+                  segment_series(store, metric, diagnosis.bucket_seconds, seg,
                                  baseline.start, current.end))
 
 
@@ -276,84 +246,6 @@ def failing_kind(metric: str, task: str) -> str:
     if metric in ("false_negative_rate", "recall"):
         return "fn"
     return "error"
-
-
-def locate(hist: Histogram, value: Any) -> int:
-    """Index of the histogram bin holding value, with the binning rules of the query layer."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return NULL_BIN
-    if hist.kind != "numeric":
-        levels = list(hist.labels[2:])
-        return levels.index(str(value)) + 2 if str(value) in levels else LOW_BIN
-    x = float(value)
-    edges = hist.edges
-    if len(edges) < 2:
-        pivot = edges[0] if edges else 0.0
-        return LOW_BIN if x < pivot else (2 if x == pivot else 3)
-    if x < edges[0]:
-        return LOW_BIN
-    if x > edges[-1]:
-        return len(edges) + 1
-    k = int(np.searchsorted(edges, x, side="right")) - 1
-    return min(k, len(edges) - 2) + 2
-
-
-def record_positions(diagnosis: Diagnosis, record: RecordExplanation,
-                     top: int = 3) -> tuple[RecordPosition, ...]:
-    """For the record's `top` features by |SHAP|: the training bin holding each value."""
-    out = []
-    for c in record.contributions:
-        hist = diagnosis.histogram(c.feature)
-        if hist is None:
-            continue
-        out.append(RecordPosition(c.feature, c.value, c.shap, c.percentile, c.outside_range,
-                                  locate(hist, c.value), hist))
-        if len(out) == top:
-            break
-    return tuple(out)
-
-
-def parse_value(text: str, current: Any) -> float | str | None:
-    """A what-if value typed by a person, read like the record's current value.
-
-    Numbers stay numbers ('1.5', '2e3'); an empty text or 'null' means missing; a categorical
-    value is taken as typed.
-    """
-    text = str(text).strip()
-    if text == "" or text.lower() in ("null", "none", "nan"):
-        return None
-    if isinstance(current, bool) or not isinstance(current, int | float | np.number):
-        if current is not None:
-            return text
-    try:
-        return float(text)
-    except ValueError:
-        if current is None:
-            return text
-        raise InvalidInputError(
-            f"The value for a numeric feature must be a number like 1.5 or 2e3. Got {text!r}."
-        ) from None
-
-
-def record_frame(record: RecordExplanation) -> pd.DataFrame:
-    """The record's model inputs as a one-row frame (from its explanation)."""
-    return pd.DataFrame([{c.feature: c.value for c in record.contributions}])
-
-
-def what_if_record(store: LogStore, record: RecordExplanation, feature: str,
-                   text: str) -> WhatIf:
-    """Re-score one explained record with one feature set to a typed value."""
-    from workbench.explain import adapter_for, what_if
-
-    values = {c.feature: c.value for c in record.contributions}
-    if feature not in values:
-        raise InvalidInputError(
-            f"{feature!r} is not an input of the model; choose one of {', '.join(values)}.")
-    value = parse_value(text, values[feature])
-    adapter = adapter_for(store)
-    threshold = store.incident.threshold if adapter.task == "classification" else None
-    return what_if(adapter, record_frame(record), {feature: value}, threshold=threshold,
-                   ids=[record.record_id], labels={feature: f"set to {value!r}"})
 
 
 def _metric(name: str) -> metrics.MetricDef:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from workbench.stages.metrics import METRICS
+from workbench.stages.metrics import COUNT_COLUMNS, METRICS
 from workbench.verify.results import MetricEstimate
 
 CONFIDENCE = 0.95
 Z95 = 1.959963984540054
 # Count columns (named as in `queries.outcome_aggregates`) every estimate is derived from.
-COUNT_KEYS = ("n", "n_scored", "score_sum", "score_sumsq", "decision_pos", "n_labeled",
-              "label_pos", "tp", "fp", "fn", "tn", "abs_err_sum", "sq_err_sum", "err_sum")
+COUNT_KEYS = COUNT_COLUMNS
 # Mean metrics: (sum column, sum-of-squares column, count column).
 MEANS = {
     "mae": ("abs_err_sum", "sq_err_sum", "n_labeled"),

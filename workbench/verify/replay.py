@@ -3,8 +3,9 @@
 `verify_fix` reads the window out of core (Arrow batches from `LogStore.replay_batches`),
 re-scores each batch with the fix, and keeps only counts: outcome counts overall and per
 segment value (as logged and after the fix), score histograms and, for feature corrections, the
-corrected features' bins on the reference bins. The baseline window and the monitored metric
-come from `run_triage`, so "as logged" figures equal the triage's on the same window.
+corrected features' bins on the reference bins. The windows, the monitored metric and the
+baseline's outcome counts come from the incident's `Diagnosis` (loaded from the diagnosis cache
+when not given), so "as logged" figures equal the diagnosis' on the same window.
 
 Verdict: "restores" when the fixed metric's 95 % interval overlaps the baseline's interval or
 lies entirely on its better side; "insufficient" otherwise (or without labelled rows). A side
@@ -25,9 +26,9 @@ import pandas as pd
 
 from workbench.config import FixSpec, Incident, load_incident
 from workbench.data import LogStore, Window
+from workbench.results import Diagnosis
 from workbench.stages import metrics as metric_defs
-from workbench.stages.features import _histogram as histogram_of  # same bin labels as triage
-from workbench.stages.triage import Triage, run_triage
+from workbench.stages.features import histogram as histogram_of  # the diagnosis' bin labels
 from workbench.stats import drift
 from workbench.timeutil import iso
 from workbench.verify.fidelity import model_check
@@ -65,15 +66,17 @@ COUNTERPART = {"false_positive_rate": "false_negative_rate",
 
 def verify_fix(incident: Incident | str | Path, fix: CandidateFix | FixSpec | str, *,
                start: datetime | None = None, end: datetime | None = None,
-               store: LogStore | None = None, triage: Triage | None = None,
+               store: LogStore | None = None, diagnosis: Diagnosis | None = None,
                metric: str | None = None, split: datetime | None = None,
                progress: Progress | None = None, journal: Journal | None = None,
                batch_rows: int = BATCH_ROWS) -> Verification:
     """Replay the incident window (or [start, end)) through a fix and compare with the baseline.
 
-    fix: a `[[fixes]]` name, a `FixSpec` or a `CandidateFix` built in code. split: where the
-    baseline ends and the incident window starts, when not the detected onset. journal: when
-    given, the run is recorded there (kind "fix") with the parameters to re-run it.
+    fix: a `[[fixes]]` name, a `FixSpec` or a `CandidateFix` built in code. diagnosis: the
+    incident's diagnosis (default: from the diagnosis cache, computed once when missing, with
+    `metric` and `split`: where the baseline ends and the incident window starts, when not the
+    detected onset). journal: when given, the run is recorded there (kind "fix") with the
+    parameters to re-run it.
     """
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
@@ -81,11 +84,10 @@ def verify_fix(incident: Incident | str | Path, fix: CandidateFix | FixSpec | st
     store = store or LogStore(incident)
     try:
         say = progress or (lambda _msg: None)
-        if triage is None:
-            say("triage: baseline and incident windows")
-            triage = run_triage(store, metric=metric, split=split)
-        result = Replayer(store, triage).run(fix, start, end, progress=say,
-                                             batch_rows=batch_rows)
+        prepared = prepare(fix, store)  # a fix that cannot run fails before any diagnosis
+        diagnosis = diagnosis or _diagnosis(store, metric, split, say)
+        result = Replayer(store, diagnosis).run(prepared, start, end, progress=say,
+                                                batch_rows=batch_rows)
     finally:
         if own:
             store.close()
@@ -96,20 +98,20 @@ def verify_fix(incident: Incident | str | Path, fix: CandidateFix | FixSpec | st
 
 def verify_fixes(incident: Incident | str | Path, fixes: Sequence[CandidateFix | FixSpec | str],
                  *, start: datetime | None = None, end: datetime | None = None,
-                 store: LogStore | None = None, split: datetime | None = None,
-                 progress: Progress | None = None,
+                 store: LogStore | None = None, diagnosis: Diagnosis | None = None,
+                 split: datetime | None = None, progress: Progress | None = None,
                  journal: Journal | None = None) -> tuple[Verification, ...]:
-    """Several fixes over the same window and baseline (the triage runs once)."""
+    """Several fixes over the same window and baseline of one diagnosis."""
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
     own = store is None
     store = store or LogStore(incident)
     try:
         say = progress or (lambda _msg: None)
-        say("triage: baseline and incident windows")
-        replayer = Replayer(store, run_triage(store, split=split))
+        prepared = [prepare(fix, store) for fix in fixes]
+        replayer = Replayer(store, diagnosis or _diagnosis(store, None, split, say))
         results = []
-        for fix in fixes:
+        for fix in prepared:
             results.append(replayer.run(fix, start, end, progress=say))
             if journal is not None:
                 record(journal, results[-1])
@@ -117,6 +119,15 @@ def verify_fixes(incident: Incident | str | Path, fixes: Sequence[CandidateFix |
         if own:
             store.close()
     return tuple(results)
+
+
+def _diagnosis(store: LogStore, metric: str | None, split: datetime | None,
+               say: Progress) -> Diagnosis:
+    """The incident's diagnosis from the cache (computed and stored when missing)."""
+    from workbench.cache import cached_diagnose
+
+    return cached_diagnose(store.incident, store=store, metric=metric, split=split,
+                           progress=say).diagnosis
 
 
 def record(journal: Journal, result: Verification) -> None:
@@ -132,22 +143,20 @@ def record(journal: Journal, result: Verification) -> None:
 
 
 class Replayer:
-    """Replays fixes over windows of one store, against one triage's baseline."""
+    """Replays fixes over windows of one store, against one diagnosis' baseline."""
 
-    def __init__(self, store: LogStore, triage: Triage) -> None:
+    def __init__(self, store: LogStore, diagnosis: Diagnosis) -> None:
         self.store = store
-        self.triage = triage
+        self.diagnosis = diagnosis
         self.roles = store.roles
-        self.metric = triage.metric.name
-        base = triage.counts[triage.counts["bucket"] < pd.Timestamp(triage.baseline.end)]
-        self.baseline_counts = {k: float(base[k].astype(float).fillna(0).sum())
-                                for k in COUNT_KEYS if k in base.columns}
+        self.metric = diagnosis.metric.name
+        self.baseline_counts = dict(diagnosis.baseline_outcomes)
         self._segment_baseline: dict[tuple[int, str], dict[str, float]] | None = None
         self._baseline_bins: dict[str, np.ndarray] = {}
 
     # ---- the replay -------------------------------------------------------------------------
 
-    def run(self, fix: CandidateFix | FixSpec | str, start: datetime | None = None,
+    def run(self, fix: CandidateFix | FixSpec | PreparedFix | str, start: datetime | None = None,
             end: datetime | None = None, *, progress: Progress | None = None,
             batch_rows: int = BATCH_ROWS) -> Verification:
         """Replay one fix over [start, end) (default: the incident's current window)."""
@@ -155,8 +164,8 @@ class Replayer:
         say = progress or (lambda _msg: None)
         given = start is not None or end is not None
         if not given:
-            start, end = self.triage.current.start, self.triage.current.end
-        prepared = prepare(fix, self.store)
+            start, end = self.diagnosis.current_window.start, self.diagnosis.current_window.end
+        prepared = fix if isinstance(fix, PreparedFix) else prepare(fix, self.store)
         total = self.store.require_rows(start, end).rows
         specs = self._specs(prepared)
         tally = Tally(self.roles.task, self.roles.segments, self._score_edges(start, end),
@@ -214,8 +223,8 @@ class Replayer:
             config=str(self.store.incident.path) if self.store.incident.path else None,
             fix=FixInfo(fix.name, fix.kind, fix.description, fix.parameters()),
             metric=self.metric, window={"start": start, "end": end},
-            baseline_window={"start": self.triage.baseline.start,
-                             "end": self.triage.baseline.end},
+            baseline_window={"start": self.diagnosis.baseline_window.start,
+                             "end": self.diagnosis.baseline_window.end},
             window_given=given, rows=tally.rows, labelled_rows=int(before.get("n_labeled", 0)),
             flips=dict(tally.flips), primary=primary, metrics=comparisons, verdict=verdict,
             verdict_reason=reason, segments=segments,
@@ -268,7 +277,7 @@ class Replayer:
         """Outcome counts of each segment value in the baseline window (one SQL scan, cached)."""
         if self._segment_baseline is None:
             segments = list(self.roles.segments)
-            df = self.store.segment_counts(segments, [self.triage.baseline])
+            df = self.store.segment_counts(segments, [self.diagnosis.baseline_window])
             table: dict[tuple[int, str], dict[str, float]] = {}
             for i in range(len(segments)):
                 for _, row in df[df[f"s{i}"].notna()].iterrows():
@@ -307,7 +316,7 @@ class Replayer:
     def _baseline_counts_for(self, specs: list) -> dict[str, np.ndarray]:
         todo = [s for s in specs if s.feature.name not in self._baseline_bins]
         if todo:
-            df = self.store.binned_counts(todo, [self.triage.baseline])
+            df = self.store.binned_counts(todo, [self.diagnosis.baseline_window])
             for j, spec in enumerate(todo):
                 self._baseline_bins[spec.feature.name] = _bins(df, "baseline", j, spec.n_bins)
         return {s.feature.name: self._baseline_bins[s.feature.name] for s in specs}
@@ -318,8 +327,7 @@ class Replayer:
         config = str(self.store.incident.path) if self.store.incident.path else None
         window = f"{iso(start) or ''}..{iso(end) or ''}" if given else None
         declared = any(f.name == fix.name for f in self.store.incident.fixes)
-        boundary = self.triage.baseline.end
-        split = iso(boundary) if boundary != self.triage.onset else None
+        split = iso(self.diagnosis.split) if self.diagnosis.split is not None else None
         out: dict[str, Any] = {"config": config, "fix": fix.name, "kind": fix.kind,
                                "window": window, "split": split, "metric": self.metric,
                                "parameters": fix.parameters()}

@@ -1,7 +1,8 @@
-"""`workbench explain`: load the incident, pick the window, explain failing records, render.
+"""What `workbench explain` does: pick the window, explain the failing records, render them.
 
-The window defaults to the incident window found by triage (onset to the end of the log), so
-`workbench explain incident.toml` shows the records that went wrong during the incident.
+The window defaults to the incident window of the incident's diagnosis (onset to the end of the
+log, from the diagnosis cache), so `workbench explain incident.toml` shows the records that went
+wrong during the incident.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from workbench.cache import cached_diagnose
 from workbench.config import load_incident
 from workbench.data import LogStore
 from workbench.exceptions import InvalidInputError
 from workbench.explain.records import explain_failing, parse_segment
 from workbench.explain.results import FailingRecords, FeatureContribution
-from workbench.stages.triage import run_triage
+from workbench.results import Diagnosis
 from workbench.timeutil import iso
 
 Progress = Callable[[str], None]
@@ -25,8 +27,10 @@ def explain_incident(config: str | Path, kind: str = "fp", *, limit: int = 50,
                      start: datetime | None = None, end: datetime | None = None,
                      window_given: bool = False, segment: str | None = None,
                      background_rows: int = 100, seed: int = 0,
+                     diagnosis: Diagnosis | None = None,
                      progress: Progress | None = None) -> FailingRecords:
-    """Explain the failing records of an incident (the triage's current window by default)."""
+    """Explain the failing records of an incident (by default those of the current window of
+    `diagnosis`, else of the cached diagnosis, computed once when missing)."""
     say = progress or (lambda _msg: None)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInputError(f"The record limit must be a positive integer. Got {limit!r}.")
@@ -34,9 +38,9 @@ def explain_incident(config: str | Path, kind: str = "fp", *, limit: int = 50,
     seg = parse_segment(segment) if segment is not None else None
     with LogStore(incident) as store:
         if not window_given:
-            say("triage: finding the incident window")
-            triage = run_triage(store)
-            start, end = triage.current.start, triage.current.end
+            if diagnosis is None:
+                diagnosis = cached_diagnose(incident, store=store, progress=say).diagnosis
+            start, end = diagnosis.current_window.start, diagnosis.current_window.end
         say("selecting failing records and computing SHAP values")
         return explain_failing(store, kind, start=start, end=end, segment=seg, limit=limit,
                                background_rows=background_rows, seed=seed)
