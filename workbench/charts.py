@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from workbench.results import Diagnosis, Histogram, MetricSeries, Slice
+from workbench.timeutil import parse_duration
 
 if TYPE_CHECKING:
     from workbench.explain.drilldown import RecordPosition
@@ -457,3 +458,54 @@ def ablation_bars(result: Ablation, width: int = 520) -> alt.Chart:
 if TYPE_CHECKING:
     from workbench.lineage.manifest import Manifest
     from workbench.lineage.results import Ablation, BisectResult, DeltaExperiments
+
+
+def estimated_metric(diagnosis: Diagnosis, width: int = 720, height: int = 220,
+                     strip_height: int = 14) -> alt.VConcatChart:
+    """The monitored metric per bucket, realised (solid) beside its estimate (dashed, with the
+    95% band) where labels lag, over a strip of each bucket's label coverage (dark: labelled).
+
+    Without an estimation (every label in) the realised series alone, without the strip.
+    """
+    est = diagnosis.estimation
+    name = est.metric if est is not None else diagnosis.metric.name
+    label = name.replace("_", " ")
+    title = f"{label.capitalize()} per {diagnosis.bucket}: realised and estimated"
+    if est is None:
+        df = metric_frame(diagnosis, name).rename(columns={"value": "realised"})
+        df = df.assign(estimated=None, lower=None, upper=None, coverage=1.0, source="realised")
+    else:
+        df = pd.DataFrame([{"bucket": b.bucket, "realised": b.realised, "estimated": b.estimated,
+                            "lower": b.lower, "upper": b.upper, "coverage": b.coverage,
+                            "source": b.source, "rows": b.rows} for b in est.buckets])
+    df["end"] = df["bucket"] + pd.Timedelta(seconds=parse_duration(diagnosis.bucket))
+    x = alt.X("bucket:T", title=None)
+    tooltip = [alt.Tooltip("bucket:T", format="%Y-%m-%d %H:%M"),
+               alt.Tooltip("realised:Q", format=".4f"), alt.Tooltip("estimated:Q", format=".4f"),
+               alt.Tooltip("lower:Q", format=".4f"), alt.Tooltip("upper:Q", format=".4f"),
+               alt.Tooltip("coverage:Q", format=".0%", title="labelled"), "source:N"]
+    base = alt.Chart(df).encode(x=x)
+    layers = [
+        base.mark_area(opacity=0.18, color="#f58518").encode(
+            y=alt.Y("lower:Q", title=label), y2="upper:Q"),
+        base.mark_line(strokeDash=[6, 4], strokeWidth=1.5, color="#f58518").encode(
+            y="estimated:Q", tooltip=tooltip),
+        base.mark_line(strokeWidth=1.8, color="#4c78a8").encode(y="realised:Q", tooltip=tooltip),
+    ]
+    if diagnosis.onset is not None:
+        onset = pd.DataFrame({"time": [diagnosis.onset]})
+        layers.append(alt.Chart(onset).mark_rule(color="#d62728", strokeWidth=2).encode(
+            x="time:T"))
+    top = alt.layer(*layers).properties(title=title, width=width, height=height)
+    if est is None:
+        return alt.vconcat(top)
+    strip = alt.Chart(df).mark_rect().encode(
+        x=x, x2="end:T",
+        color=alt.Color("coverage:Q", title="labelled",
+                        scale=alt.Scale(domain=[0, 1], range=["#f2f2f2", "#525252"]),
+                        legend=alt.Legend(orient="bottom", format=".0%")),
+        tooltip=[alt.Tooltip("bucket:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("coverage:Q", format=".0%", title="labelled"),
+                 alt.Tooltip("rows:Q", format=",")],
+    ).properties(width=width, height=strip_height, title="label coverage")
+    return alt.vconcat(top, strip, spacing=4)
