@@ -60,6 +60,8 @@ def render_failing(result: FailingRecords, top: int = 3) -> str:
         f"base value {info.base_value:.4g}, {info.background_rows} background rows "
         f"(seed {info.seed})",
     ]
+    if info.note:
+        lines.append(f"Note:     {info.note}")
     if result.rescore_max_abs_diff is not None and result.rescore_max_abs_diff > 1e-6:
         lines.append(f"Note:     the model's scores differ from the logged ones by up to "
                      f"{result.rescore_max_abs_diff:.3g}: these records may have been scored "
