@@ -77,7 +77,16 @@ def score_edges(store: LogStore, start: datetime | None, end: datetime | None) -
 def load(store: LogStore, edges: np.ndarray, buckets: pd.Series, bucket_seconds: int,
          start: datetime | None, end: datetime | None) -> ScoreCells:
     """The score cells of the log, one per bucket of `buckets` (a counts frame's buckets)."""
-    frame = store.score_bins(list(edges), bucket_seconds, start, end)
+    return load_frame(store.score_bins(list(edges), bucket_seconds, start, end), edges, buckets)
+
+
+def load_frame(frame: pd.DataFrame, edges: np.ndarray,
+               buckets: pd.Series | None = None) -> ScoreCells:
+    """Score cells from a `score_bins` frame: one per bucket of `buckets`, or a single group
+    pooling every row without them."""
+    if buckets is None:
+        frame = frame.assign(bucket=pd.Timestamp(0))
+        buckets = pd.Series([pd.Timestamp(0)])
     k = len(edges) - 1
     g = len(buckets)
     where = pd.Index(buckets).get_indexer(frame["bucket"])

@@ -90,6 +90,18 @@ def per_bucket(model: LossModel, sample: pd.DataFrame, buckets: pd.Series,
     return mean, np.sqrt(var), k
 
 
+def window(model: LossModel, sample: pd.DataFrame, scored: int) -> tuple[float, float]:
+    """(estimated MAE, standard error) of a window from a uniform sample of its `scored`
+    rows."""
+    loss = model.predict(sample)
+    k, n = len(loss), max(scored, len(loss), 1)
+    if k == 0:
+        return float("nan"), float("nan")
+    spread = float(loss.var(ddof=1)) if k > 1 else 0.0
+    var = spread * max(1 / k - 1 / n, 0.0) + model.residual_var / n
+    return float(loss.mean()), float(np.sqrt(var))
+
+
 def _model(seed: int) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=15, min_samples_leaf=40,
                                          learning_rate=0.1, random_state=seed)

@@ -60,7 +60,8 @@ class Estimate:
     per bucket the outcome counts the estimate implies (the count columns the metrics read);
     window: the labelled buckets fitted on (indexes, inclusive), None for the reference;
     exp: CBPE's expected counts (None for DLE), for window-level figures; cells: its score
-    cells, kept so the map can be refitted without reading the log again.
+    cells, kept so the map can be refitted without reading the log again; cmap/maps or
+    loss_model: the fitted estimator, for any other window (`over_window`).
     """
 
     method: str
@@ -72,6 +73,9 @@ class Estimate:
     scores_outside: float
     exp: cbpe.Expected | None = None
     cells: cbpe.ScoreCells | None = None
+    cmap: calibration.CalibrationMap | None = None
+    maps: np.ndarray | None = None  # the bootstrap maps' edge probabilities
+    loss_model: dle.LossModel | None = None
 
     def composite(self, counts: pd.DataFrame, use: np.ndarray) -> pd.DataFrame:
         """The counts frame with the expected outcome counts in the buckets `use` selects."""
@@ -181,7 +185,7 @@ def _cbpe_fit(cells: cbpe.ScoreCells, cov: labels.Coverage | None,
                          choice.cv_error.get(choice.cmap.method), choice.raw_error,
                          dict(choice.cv_error))
     return Estimate("cbpe", report, window, values, errors, expected,
-                    float(outside / max(rows.sum(), 1.0)), exp, cells)
+                    float(outside / max(rows.sum(), 1.0)), exp, cells, choice.cmap, maps)
 
 
 def _dle(store: LogStore, counts: pd.DataFrame, cov: labels.Coverage | None,
@@ -221,7 +225,33 @@ def _dle(store: LogStore, counts: pd.DataFrame, cov: labels.Coverage | None,
     outside = float(((scores < lo) | (scores > hi)).mean()) if len(scores) else 0.0
     report = Calibration(source, "loss_model", model.rows, where.start, where.end, None,
                          model.bias)
-    return Estimate("dle", report, window, {"mae": mae}, {"mae": err}, expected, outside)
+    return Estimate("dle", report, window, {"mae": mae}, {"mae": err}, expected, outside,
+                    loss_model=model)
+
+
+def over_window(store: LogStore, est: Estimate, start: datetime | None,
+                end: datetime | None) -> tuple[MetricEstimate, ...]:
+    """Every estimable metric over the rows of [start, end) under the fitted estimator: one
+    more aggregate (CBPE) or a seeded sample of the window (DLE)."""
+    span = max(int(((end or datetime.max) - (start or datetime.min)).total_seconds()), 1)
+    bucket = min(span + 1, 2 ** 40)  # the window falls in at most two buckets: pooled
+    if est.cmap is not None and est.maps is not None and est.cells is not None:
+        frame = store.score_bins(list(est.cells.edges), bucket, start, end)
+        cells = cbpe.load_frame(frame, est.cells.edges)
+        exp = cbpe.expected(cells, est.cmap, est.maps)
+        out = []
+        for name in ESTIMABLE["classification"]:
+            m = metrics.METRICS[name]
+            value, sd = cbpe.metric(exp, m.numerator, m.denominator)
+            out.append(_metric(name, value[0], sd[0], None, 0))
+        auc, sd = cbpe.roc_auc(exp)
+        return (*out, _metric("roc_auc", auc[0], sd[0], None, 0))
+    if est.loss_model is None:
+        return ()
+    names = [f.name for f in est.loss_model.features]
+    sample = store.loss_sample(names, bucket, dle.SCORE_ROWS, SEED, start=start, end=end)
+    value, sd = dle.window(est.loss_model, sample, store.prediction_range(start, end)[2])
+    return (_metric("mae", value, sd, None, 0),)
 
 
 # ---- the result the diagnosis carries ---------------------------------------------------------
