@@ -383,3 +383,28 @@ def test_no_estimate_when_every_label_is_in(tmp_path):
     assert triage.labels.complete and not triage.metric.estimated
     assert triage.metric.label_coverage == pytest.approx(1.0)
     assert estimation.ESTIMABLE["classification"][0] == "false_positive_rate"
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_without_labels_in_the_log_a_scored_reference_calibrates(tmp_path, task):
+    from tests.core.conftest import _score
+
+    syn = generate(tmp_path, task=task)
+    reference = syn.reference.assign(score=_score(task, syn.reference["basket_value"].to_numpy(),
+                                                  syn.reference["tenure"].to_numpy()))
+    write_table(tmp_path / "training.parquet", reference)
+    text = syn.config.read_text(encoding="utf-8")
+    syn.config.write_text(text.replace('label = "outcome"\n', "", 1), encoding="utf-8")
+    triage = triage_of(syn.config)
+    assert triage.labels is None  # no label column in the log
+    assert triage.estimate is not None and triage.estimate.calibration.source == "reference"
+    assert triage.onset is not None and abs(triage.onset - syn.shift_at) <= BUCKET
+    if task == "classification":
+        assert triage.metric.estimated and triage.metric.estimated_buckets == len(triage.counts)
+    else:
+        # The reference's errors are pure noise whatever the inputs, so a loss model learnt
+        # there predicts the same error after the fault: the estimated MAE stays flat and the
+        # onset comes from the mean score. The estimate is there, honestly flat.
+        mae = triage.estimate.values["mae"]
+        assert np.nanstd(mae) < 0.1 * np.nanmean(mae)
+        assert triage.metric.name == "score_mean"

@@ -260,7 +260,10 @@ def report(est: Estimate, name: str, counts: pd.DataFrame, used: np.ndarray,
            cov: labels.Coverage | None, split: datetime) -> Estimation:
     """The estimation result for the monitored metric `name`, per bucket and for the current
     window."""
-    realised, _ = metrics.series(counts, name)
+    m = metrics.METRICS[name]
+    realised = (metrics.series(counts, name)[0]
+                if all(c in counts for c in (*m.numerator, *m.denominator))
+                else np.full(len(counts), np.nan))
     coverage = cov.share if cov is not None else np.zeros(len(counts))
     value = est.values.get(name)
     error = est.errors.get(name)

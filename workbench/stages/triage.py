@@ -96,7 +96,9 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
     # Labelled metrics need labels that have arrived (or an estimate standing in for them).
     labelled = (roles.has_labels and float(counts["n_labeled"].fillna(0).sum()) > 0) or (
         est is not None)
-    names = [n for n in metrics.METRICS if metrics.available(n, roles.task, labelled)]
+    frames = _Frames(counts, est, cov)
+    names = [n for n in metrics.METRICS
+             if metrics.available(n, roles.task, labelled) and frames.computable(n)]
     metric = metric or store.incident.metric
     if metric is not None and metric not in names:
         raise InvalidInputError(
@@ -105,7 +107,6 @@ def run_triage(store: LogStore, bucket: str | None = None, start: datetime | Non
             f"{', '.join(names)}."
         )
     phase = bucket_phase(counts, seconds)
-    frames = _Frames(counts, est, cov)
     name, cp = _locate(frames, roles.task, labelled, metric, phase)
     if est is not None and cp is not None:  # calibrate on the labelled rows after the change
         refit = estimation.refit_after(store, est, counts, cov, cp.index, seconds, start, end)
@@ -166,6 +167,12 @@ class _Frames:
         if self.est is None or name not in self.est.values:
             return np.zeros(len(self.counts), bool)
         return ~self.cov.complete if self.cov is not None else np.ones(len(self.counts), bool)
+
+    def computable(self, name: str) -> bool:
+        """Whether the log's counts or the estimate give `name`."""
+        m = metrics.METRICS[name]
+        return all(c in self.counts for c in (*m.numerator, *m.denominator)) or (
+            self.est is not None and name in self.est.values)
 
     def realised(self, name: str) -> pd.DataFrame:
         """The realised counts of `name`, or the estimated ones when the log has no labels."""
