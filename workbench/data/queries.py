@@ -144,6 +144,20 @@ def status_error_expr(roles: Roles) -> str:
 
 # ---- sources ----------------------------------------------------------------------------------
 
+# The views the store registers; the only table names its introspection queries take.
+VIEWS = ("production", "reference", "production_source", "reference_source", "changes")
+
+
+def view_query(kind: str, view: str) -> Sql:
+    """An introspection query on one registered view: "describe" (its schema), "probe" (reads
+    nothing, fails early on an unreadable source) or "count" (its rows)."""
+    assert view in VIEWS, view  # a fixed name, never user text
+    q = Sql()
+    q.parts.append({"describe": f"DESCRIBE {view}", "probe": f"SELECT * FROM {view} LIMIT 0",
+                    "count": f"SELECT count(*) AS n FROM {view}"}[kind])
+    return q
+
+
 def read_csv(options: list[tuple[str, Any]]) -> Sql:
     """DuckDB's CSV reader over the files in parameter `files`, with the configured options
     (names from `config.CSV_OPTIONS`, values as parameters)."""

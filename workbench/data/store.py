@@ -101,7 +101,7 @@ class LogStore:
                     q = queries.read_csv(list(spec.csv_options))
                     rel = self.con.sql(q.text, params={**q.params, "files": files})
             rel.create_view(view, replace=True)
-            self.con.execute(f"SELECT * FROM {view} LIMIT 0")  # noqa: S608 - fixed view name
+            self.con.execute(queries.view_query("probe", view).text)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise DataSourceError(
@@ -135,7 +135,7 @@ class LogStore:
         return self.con.sql(f"SELECT * FROM {alias}.{quote_ident(spec.table or '')}")
 
     def _schema(self, view: str) -> dict[str, str]:
-        rows = self.con.execute(f"DESCRIBE {view}").fetchall()
+        rows = self.con.execute(queries.view_query("describe", view).text).fetchall()
         return {r[0]: str(r[1]) for r in rows}
 
     # ---- normalisation ------------------------------------------------------------------------
@@ -226,7 +226,7 @@ class LogStore:
 
     def _count(self, view: str) -> int:
         with self._lock:
-            return int(self.con.execute(f"SELECT count(*) FROM {view}").fetchone()[0])  # noqa: S608
+            return int(self.con.execute(queries.view_query("count", view).text).fetchone()[0])
 
     def _time_rule(self, kind: str | None, profile: pd.Series,
                    where: str) -> normalize.TimeRule:

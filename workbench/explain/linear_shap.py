@@ -20,7 +20,7 @@ import shap
 from workbench.explain.parts import (
     ModelPart,
     calibrated_note,
-    combined_margin,
+    explained_output,
     join_notes,
     merged_columns,
 )
@@ -72,11 +72,7 @@ class LinearShapExplainer(FeatureExplainer):
                 "the model's probability is not the logistic of its margin, so values explain "
                 "the margin"))
 
-        def target(frame: pd.DataFrame) -> np.ndarray:
-            if units == "probability":
-                return np.asarray(score(frame), dtype=float)
-            return combined_margin(self._parts, frame)
-
+        target = explained_output(units, self._parts, score)
         super().__init__(feature_names, units, len(background), target, note=note,
                          merged_columns=merged_columns(self._parts[0], feature_names))
         self._base = float(np.mean(target(background)))

@@ -44,6 +44,18 @@ def combined_margin(parts: Sequence[ModelPart], frame: pd.DataFrame) -> np.ndarr
     return total
 
 
+def explained_output(units: str, parts: Sequence[ModelPart],
+                     score: Callable[[pd.DataFrame], np.ndarray],
+                     ) -> Callable[[pd.DataFrame], np.ndarray]:
+    """The model output the values add up to: the probability score in "probability" units,
+    the parts' combined margin otherwise."""
+    def target(frame: pd.DataFrame) -> np.ndarray:
+        if units == "probability":
+            return np.asarray(score(frame), dtype=float)
+        return combined_margin(parts, frame)
+    return target
+
+
 def calibrated_note(parts: Sequence[ModelPart]) -> str:
     """What the values of a CalibratedClassifierCV's parts explain, in words."""
     return (f"CalibratedClassifierCV: values explain the mean raw margin of its {len(parts)} "
