@@ -83,10 +83,62 @@ class HeaderView(View):
             ("Split" + (" (chosen)" if chosen else " (at the onset)"), esc(when(split))),
             ("Rows analysed", f"{d.rows:,} (bucket {esc(d.bucket)})"),
             ("Window", f"{esc(when(d.window.start))} → {esc(when(d.window.end))}"),
+            *_label_facts(d),
         ]
         cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
         self.html.value = (f'<div class="wb-title">{esc(d.incident)}</div>'
                            f'<div class="wb-facts">{cards}</div>')
+
+
+def _label_facts(d) -> list[tuple[str, str]]:
+    """Header facts on labels still on their way: how many rows wait, since when, and the
+    monitored metric's current estimate; none when every label is in."""
+    labels = d.labels
+    if labels is None or labels.complete:
+        return []
+    since = f" since {esc(when(labels.pending_since))}" if labels.pending_since else ""
+    facts = [("Labels still missing",
+              f'<span class="wb-pending">{labels.pending_rows:,} rows{since} '
+              f"({labels.pending_buckets} buckets)</span>")]
+    est = d.estimation
+    now = next((m for m in est.current if m.name == est.metric), None) if est else None
+    if now is not None and now.estimated is not None:
+        pct = is_rate(now.name)
+        band = (f" [{fmt(now.lower, pct)}, {fmt(now.upper, pct)}]"
+                if now.lower is not None and now.upper is not None else "")
+        facts.append((f"{now.name.replace('_', ' ')} estimated now ({est.method.upper()})",
+                      f"{fmt(now.estimated, pct)}{band}"))
+    return facts
+
+
+class LabelArrivalView(View):
+    """Where labels lag: the realised metric beside its estimate (with its band) over a strip of
+    label coverage per bucket; empty when every label is in or a segment is filtered."""
+
+    observes = ("diagnosis", "segment")
+
+    def build(self) -> list[w.Widget]:
+        self.html = w.HTML()
+        self.chart = ChartSlot()
+        return [self.html, self.chart]
+
+    def render(self) -> None:
+        d = self.state.diagnosis
+        est = d.estimation if d is not None else None
+        if est is None or self.state.segment or d.labels is None or d.labels.complete:
+            self.html.value = ""
+            self.chart.clear()
+            return
+        cal = est.calibration
+        fitted = (f"{cal.method} calibration on {cal.rows:,} labelled {cal.source} rows"
+                  if est.method == "cbpe" else f"a loss model on {cal.rows:,} labelled rows")
+        note = f" {esc(est.support.note)}" if est.support and est.support.note else ""
+        self.html.value = (
+            "<p class='wb-hint wb-estimate-note'>Labels have not arrived for the latest buckets: "
+            f"the dashed line estimates the {esc(est.metric.replace('_', ' '))} from the scores "
+            f"({esc(est.method.upper())}, {esc(fitted)}); the band is its 95% interval and the "
+            f"strip shows each bucket's labelled share.{note}</p>")
+        self.chart.show(charts.estimated_metric(d))
 
 
 class WindowBar(Syncing, View):

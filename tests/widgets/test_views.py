@@ -25,7 +25,14 @@ from widgets.phases.deep_dive import (
 from widgets.phases.isolate import LayersView
 from widgets.phases.triage import AffectedView, ChangesView, SeverityView
 from widgets.phases.verify_slot import VerifySlot
-from widgets.views import FeatureView, HeaderView, MetricView, NextStepView, WindowBar
+from widgets.views import (
+    FeatureView,
+    HeaderView,
+    LabelArrivalView,
+    MetricView,
+    NextStepView,
+    WindowBar,
+)
 
 
 def find(root: w.Widget, kind: type) -> list:
@@ -93,6 +100,26 @@ def test_header_and_triage_views(wb, sample_incident):
     worst = d.slices[0]
     assert f"<b>{' &amp; '.join(worst.conditions)}</b>: {worst.score:.0%}" in affected.html.value
     assert "upstream_data_change (ratio)" in one(wb, NextStepView).html.value
+
+
+def test_late_labels_show_in_the_header_and_as_an_estimate(wb):
+    """The sample's last buckets wait for labels: the header says how many rows since when and
+    the estimate now; the triage draws realised beside estimated with the coverage strip."""
+    d = wb.state.diagnosis
+    labels, est = d.labels, d.estimation
+    assert labels.pending_rows > 0 and est is not None
+    header = one(wb, HeaderView).html.value
+    assert f"{labels.pending_rows:,} rows since 2026-10-19 00:00 UTC" in header
+    now = next(m for m in est.current if m.name == est.metric)
+    band = f"{now.estimated:.2%} [{now.lower:.2%}, {now.upper:.2%}]"
+    assert f"estimated now (CBPE)</b>{band}" in header
+    view = one(wb, LabelArrivalView)
+    assert "dashed line estimates the false positive rate" in view.html.value
+    spec = view.chart.widget.spec
+    assert [c["title"] for c in spec["vconcat"]] == [
+        "False positive rate per 1h: realised and estimated", "label coverage"]
+    rows = [r for data in spec["datasets"].values() for r in data]
+    assert sum(1 for r in rows if r.get("source") == "estimated") >= labels.pending_buckets
 
 
 def test_window_bar_writes_the_split_and_segment(sample_incident):

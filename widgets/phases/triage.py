@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from widgets.base import ChartSlot, View, esc, fmt, is_rate, section, table, when
-from widgets.views import MetricView, NextStepView, SuspectsView
+from widgets.views import LabelArrivalView, MetricView, NextStepView, SuspectsView
 from workbench import charts
 from workbench.stages.isolation import NEAR  # proximity from which an event is flagged
 
@@ -163,6 +163,7 @@ class TriagePhase(w.VBox):
             section("When did it start?", "The monitored metric per time bucket. Red line: "
                     "the detected onset; dashed lines: change-log events (hover for details)."),
             MetricView(state),
+            LabelArrivalView(state),
             section("What changed near the onset?", "Change-log events from two days before "
                     "the onset, the most plausible cause first."),
             ChangesView(state),
