@@ -1,31 +1,24 @@
-"""`LogStore`: one DuckDB connection over an incident's sources, opened read-only, queried in SQL.
+"""`LogStore`: one query engine over an incident's sources, opened read-only, queried in SQL.
 
 Sources are registered as views (`production`, `reference`) and read out of core; only small
-aggregates or explicitly limited records come back as pandas frames.
+aggregates or explicitly limited records come back as pandas frames. The engine is DuckDB in
+process unless the incident's [engine] section asks for Spark (see `workbench.data.engines`).
 """
 
 from __future__ import annotations
 
-import difflib
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from workbench.config import CHANGE_KINDS, Incident, SourceSpec
-from workbench.data import normalize, queries
-from workbench.data.files import (
-    check_csv_headers,
-    check_files_have_columns,
-    source_files,
-)
+from workbench.data import engines, normalize, queries
+from workbench.data.files import check_files_have_columns
 from workbench.data.queries import BinSpec, Sql
 from workbench.data.schema import (
     ColumnKind,
@@ -36,7 +29,6 @@ from workbench.data.schema import (
     is_nested,
     is_numeric,
     is_text,
-    quote_ident,
 )
 from workbench.exceptions import DataSourceError, EmptyDataError, InvalidInputError
 from workbench.windows import Window as Window  # re-exported by workbench.data
@@ -67,14 +59,10 @@ class LogStore:
                  memory_limit: str | None = None) -> None:
         self.incident = incident
         self._lock = threading.RLock()
-        self._attached: dict[str, str] = {}
         self.notes: list[str] = []
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 2)}")
-        self.con.execute("SET preserve_insertion_order = false")
-        if memory_limit:
-            self.con.execute("SET memory_limit = $m", {"m": memory_limit})
+        self.engine = engines.connect(incident, threads=threads, memory_limit=memory_limit)
+        # DuckDB's connection (None on Spark), for callers that inspect the DuckDB engine.
+        self.con = getattr(self.engine, "con", None)
         self._register("production_source", incident.production.source, "production log")
         self._register("reference_source", incident.reference.source, "reference data")
         self.source_schema = self._schema("production_source")
@@ -88,55 +76,10 @@ class LogStore:
 
     def _register(self, view: str, spec: SourceSpec, what: str) -> None:
         """Register a source as a read-only view; raise naming the file when it cannot be read."""
-        try:
-            if spec.kind == "duckdb":
-                rel = self._attach_table(view, spec)
-            else:
-                files = source_files(spec, what)
-                if spec.kind == "parquet":
-                    rel = self.con.read_parquet(files, union_by_name=True,
-                                                hive_partitioning=spec.folder is not None)
-                else:
-                    check_csv_headers(files, spec, what)
-                    q = queries.read_csv(list(spec.csv_options))
-                    rel = self.con.sql(q.text, params={**q.params, "files": files})
-            rel.create_view(view, replace=True)
-            self.con.execute(queries.view_query("probe", view).text)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise DataSourceError(
-                f"The {what} {spec.describe()!r} cannot be read as {spec.kind}: {first}. "
-                f"Check that the file is complete and of that format."
-            ) from exc
-
-    def _attach_table(self, view: str, spec: SourceSpec) -> duckdb.DuckDBPyRelation:
-        """Attach a DuckDB file read-only and return a relation over the named table."""
-        if not Path(spec.path).is_file():
-            raise DataSourceError(f"The {view} source file {spec.path!r} does not exist.")
-        key = str(Path(spec.path).resolve())
-        alias = self._attached.get(key)
-        if alias is None:
-            alias = f"src_{len(self._attached)}"
-            literal = "'" + key.replace("'", "''") + "'"  # a path, escaped as a SQL literal
-            self.con.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)")
-            self._attached[key] = alias
-        tables = self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = $db "
-            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = $db",
-            {"db": alias},
-        ).fetchall()
-        names = {row[0]: "TABLE" for row in tables}
-        if (spec.table or "") not in names:
-            close = difflib.get_close_matches(spec.table or "", list(names), n=3, cutoff=0.5)
-            hint = f" Close matches: {', '.join(close)}." if close else ""
-            raise DataSourceError(
-                f"The DuckDB file {spec.path!r} has no table {spec.table!r}.{hint} Tables: "
-                f"{', '.join(sorted(names)) or 'none'}. Fix the 'file.duckdb:table' source.")
-        return self.con.sql(f"SELECT * FROM {alias}.{quote_ident(spec.table or '')}")
+        self.engine.register(view, spec, what)
 
     def _schema(self, view: str) -> dict[str, str]:
-        rows = self.con.execute(queries.view_query("describe", view).text).fetchall()
-        return {r[0]: str(r[1]) for r in rows}
+        return self.engine.schema(view)
 
     # ---- normalisation ------------------------------------------------------------------------
 
@@ -148,7 +91,7 @@ class LogStore:
         schema = self.source_schema
         self._check_role_columns(schema, where)
         check_files_have_columns(
-            self.con, self.incident.production.source,
+            self.engine.metadata_connection(), self.incident.production.source,
             list(dict.fromkeys([*self._configured_columns(), *self.reference_source_schema])),
             "production log")
         ts_kind = normalize.time_kind(schema[prod.timestamp])
@@ -182,7 +125,7 @@ class LogStore:
                                                       (prod.decision, "decision", decision_rule))
                       if c and r],
             drop=dropped, skip_null_time=null_ts > 0)
-        self.con.execute(view.text)
+        self.engine.execute(view)
         ref_label = self.incident.reference.label
         ref_rule = None
         if ref_label is not None:
@@ -193,7 +136,7 @@ class LogStore:
             "reference", "reference_source", self.reference_source_schema, timestamp=None,
             binaries=[(ref_label, "label", ref_rule)] if ref_label and ref_rule else [],
             drop=self._unusable_columns(self.reference_source_schema, reference=True))
-        self.con.execute(ref_view.text)
+        self.engine.execute(ref_view)
         self.production_schema = self._schema("production")
         self.reference_schema = self._schema("reference")
         self.roles = self._resolve_roles()
@@ -226,7 +169,7 @@ class LogStore:
 
     def _count(self, view: str) -> int:
         with self._lock:
-            return int(self.con.execute(queries.view_query("count", view).text).fetchone()[0])
+            return int(self.engine.run(queries.view_query("count", view)).iloc[0, 0])
 
     def _time_rule(self, kind: str | None, profile: pd.Series,
                    where: str) -> normalize.TimeRule:
@@ -281,12 +224,11 @@ class LogStore:
 
     def _set_positive(self, *rules: normalize.BinaryRule | None) -> None:
         """Hold the positive values as rows of a small table: views cannot take parameters."""
+        rows = [(role, rule.positive)
+                for role, rule in zip(("label", "decision"), rules, strict=True)
+                if rule is not None and rule.positive is not None]
         with self._lock:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _wb_positive (role VARCHAR, v VARCHAR)")
-            for role, rule in zip(("label", "decision"), rules, strict=True):
-                if rule is not None and rule.positive is not None:
-                    self.con.execute("INSERT INTO _wb_positive VALUES ($r, $v)",
-                                     {"r": role, "v": rule.positive})
+            self.engine.set_rows("_wb_positive", ["role", "v"], rows)
 
     def _unusable_columns(self, schema: dict[str, str], reference: bool = False) -> list[str]:
         """Columns of nested types that no role names: left out of the view, with a note."""
@@ -404,9 +346,8 @@ class LogStore:
         """
         with self._lock:
             try:
-                return self.con.execute(q.text, q.params).df()
-            except (duckdb.ConversionException, duckdb.InvalidInputException,
-                    duckdb.IOException) as exc:
+                return self.engine.run(q)
+            except engines.data_errors(self.engine) as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise DataSourceError(
                     f"Reading the production log {self.incident.production.source.describe()!r} "
@@ -584,8 +525,8 @@ class LogStore:
         return span
 
     def close(self) -> None:
-        """Close the DuckDB connection."""
-        self.con.close()
+        """Close the engine (DuckDB's connection; Spark's session only if the store made it)."""
+        self.engine.close()
 
     def __enter__(self) -> LogStore:
         return self
@@ -682,22 +623,15 @@ class LogStore:
         if batch_rows < 1:
             raise InvalidInputError(f"batch_rows must be a positive number. Got {batch_rows!r}.")
         q = queries.replay_rows(self.roles, self.incident.threshold, start, end)
-        with self._lock:
-            cursor = self.con.cursor()
         try:
-            reader = cursor.sql(q.text, params=q.params).to_arrow_reader(int(batch_rows))
-            for batch in reader:
-                yield batch.to_pandas()
-        except (duckdb.ConversionException, duckdb.InvalidInputException,
-                duckdb.IOException) as exc:
+            yield from self.engine.batches(q, int(batch_rows))
+        except engines.data_errors(self.engine) as exc:
             first = str(exc).strip().splitlines()[0]
             raise DataSourceError(
                 f"Reading the production log {self.incident.production.source.describe()!r} "
                 f"failed during the replay: {first}. Fix the offending value or column type "
                 f"in the source."
             ) from exc
-        finally:
-            cursor.close()
 
     def prediction_range(self, start: datetime | None = None,
                          end: datetime | None = None) -> tuple[float | None, float | None, int]:
