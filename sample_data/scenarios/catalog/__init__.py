@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..spec import Scenario
-from . import data_quality, feature_pipeline, healthy, input_data, model_serving
+from . import data_quality, feature_pipeline, healthy, input_data, mixed, model_serving
 
 SCENARIOS: tuple[Scenario, ...] = (
     *input_data.SCENARIOS, *feature_pipeline.SCENARIOS, *model_serving.SCENARIOS,
-    *data_quality.SCENARIOS, *healthy.SCENARIOS,
+    *data_quality.SCENARIOS, *mixed.SCENARIOS, *healthy.SCENARIOS,
 )
 
 
