@@ -10,7 +10,7 @@ import codecs
 import difflib
 import math
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,22 @@ class LineageSection:
     manifests: str  # folder or glob of manifest JSON files (relative to the config)
 
 
+ENGINE_KINDS = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class EngineSection:
+    """Which engine runs the queries: DuckDB in process (the default) or Spark.
+
+    master: the Spark master URL ("local[2]", "spark://host:7077", "yarn", ...); conf: extra
+    Spark settings (name -> value). Both are ignored by DuckDB.
+    """
+
+    kind: str = "duckdb"
+    master: str | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class Incident:
     """A validated incident config."""
@@ -152,6 +168,7 @@ class Incident:
     fixes: tuple[FixSpec, ...] = ()
     journal: JournalSection | None = None
     lineage: LineageSection | None = None
+    engine: EngineSection = field(default_factory=EngineSection)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def fix(self, name: str) -> FixSpec:
@@ -200,7 +217,7 @@ def _jsonable(value: Any) -> Any:
 # ---- parsing -----------------------------------------------------------------------------------
 
 _TOP_KEYS = {"title", "bucket", "metric", "production", "reference", "model", "changes",
-             "pipeline", "fixes", "journal", "lineage"}
+             "pipeline", "fixes", "journal", "lineage", "engine"}
 _SECTION_KEYS = {
     "production": {
         "source", "timestamp", "prediction", "decision", "label", "model_version", "id",
@@ -213,6 +230,7 @@ _SECTION_KEYS = {
     "pipeline": {"callable", "columns", "tolerance"},
     "journal": {"path", "author"},
     "lineage": {"manifests"},
+    "engine": {"kind", "master", "conf"},
 }
 _FIX_KEYS = {"name", "kind", "description", "path", "callable", "threshold", "version"}
 _REQUIRED = {"production": ("source", "timestamp", "prediction"), "reference": ("source",)}
@@ -295,7 +313,35 @@ def parse_incident(data: dict[str, Any], path: Path | None = None) -> Incident:
         journal=_journal(data["journal"], base, where) if "journal" in data else None,
         lineage=(LineageSection(_req_str(data["lineage"], "manifests", "[lineage]", where))
                  if "lineage" in data else None),
+        engine=_engine(data["engine"], where) if "engine" in data else EngineSection(),
     )
+
+
+def _engine(sec: dict[str, Any], where: str) -> EngineSection:
+    """[engine]: kind (duckdb or spark), the Spark master and extra Spark conf."""
+    kind = _opt_str(sec, "kind", "[engine]", where) or "duckdb"
+    if kind not in ENGINE_KINDS:
+        raise ConfigError(f"{where}: [engine] kind must be one of {', '.join(ENGINE_KINDS)}. "
+                          f"Got {kind!r}.")
+    master = _opt_str(sec, "master", "[engine]", where)
+    conf = sec.get("conf", {})
+    if not isinstance(conf, dict) or not all(
+            isinstance(v, str | int | float | bool) for v in conf.values()):
+        raise ConfigError(f"{where}: [engine] conf must be a table of Spark settings such as "
+                          f"{{\"spark.sql.shuffle.partitions\" = \"8\"}}. Got {conf!r}.")
+    return EngineSection(kind, master, tuple(
+        (str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()))
+
+
+def with_engine(incident: Incident, kind: str | None, master: str | None = None) -> Incident:
+    """The incident with its [engine] kind (and master) overridden, e.g. by `--engine`."""
+    if kind is None and master is None:
+        return incident
+    kind = kind or incident.engine.kind
+    if kind not in ENGINE_KINDS:
+        raise ConfigError(f"The engine must be one of {', '.join(ENGINE_KINDS)}. Got {kind!r}.")
+    return replace(incident, engine=replace(incident.engine, kind=kind,
+                                            master=master or incident.engine.master))
 
 
 def _pipeline(sec: dict[str, Any], where: str) -> PipelineSection:

@@ -29,8 +29,10 @@ MAX_FOOTER_BYTES = 4 << 20  # footers beyond this are counted by size and time o
 
 def identity(incident: Incident, params: Mapping[str, Any]) -> dict[str, Any]:
     """Everything a diagnosis of `incident` with `params` depends on, as plain JSON."""
+    config = incident.to_dict()
+    config.pop("engine", None)  # DuckDB and Spark give the same diagnosis (tests/engines)
     return {"format": FORMAT, "version": workbench.__version__, "code": code_digest(),
-            "config": json.loads(json.dumps(incident.to_dict(), sort_keys=True, default=str)),
+            "config": json.loads(json.dumps(config, sort_keys=True, default=str)),
             "sources": sources(incident), "params": jsonable(dict(params))}
 
 

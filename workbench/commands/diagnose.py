@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--no-cache", action="store_true",
                    help="compute the diagnosis again instead of loading it from the diagnosis "
                         "cache under $WORKBENCH_HOME (and do not store it)")
+    d.add_argument("--engine", choices=("duckdb", "spark"),
+                   help="query engine (default: [engine] kind in the config, else duckdb)")
+    d.add_argument("--master", help="Spark master URL with --engine spark, e.g. local[2] or "
+                   "spark://host:7077 (default: [engine] master, else local[*])")
     d.set_defaults(func=run)
 
 
@@ -39,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
 
     start, end = parse_window(args.window) if args.window else (None, None)
     split = parse_time(args.split, "split time") if args.split else None
-    found = cached_diagnose(args.config, start=start, end=end, bucket=args.bucket,
+    from workbench.config import load_incident, with_engine
+
+    incident = with_engine(load_incident(args.config), getattr(args, "engine", None),
+                           getattr(args, "master", None))
+    found = cached_diagnose(incident, start=start, end=end, bucket=args.bucket,
                             metric=args.metric, split=split, use_cache=not args.no_cache,
                             progress=progress(args.quiet or args.json))
     if args.json:
