@@ -240,3 +240,17 @@ def test_the_layering_checks_see_what_they_should():
     assert "workbench.data.store" not in imported_names(source, type_checking=False)
     assert unit_of("workbench.stages.features") == "workbench.stages"
     assert unit_of("widgets.phases.triage") == "widgets.phases.triage"
+
+
+def test_the_diagnosis_loads_heavy_libraries_only_when_a_step_needs_them():
+    """Start-up: importing the CLI and the diagnosis leaves scikit-learn, SHAP, Altair and the
+    widgets unloaded (the steps that use them import them when they run)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, workbench.cli, workbench.diagnose, workbench.cache; "
+             "print(sorted(m for m in ('sklearn', 'shap', 'altair', 'ipywidgets', 'lightgbm', "
+             "'xgboost') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

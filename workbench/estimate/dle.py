@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from workbench.data import ColumnKind, FeatureSpec
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 # Labelled rows the loss model trains on and rows it scores (seeded samples, so the cost does not
 # grow with the log); the inputs it reads at most; its cross-validation folds.
@@ -103,6 +106,8 @@ def window(model: LossModel, sample: pd.DataFrame, scored: int) -> tuple[float, 
 
 
 def _model(seed: int) -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor  # loaded for regressors only
+
     return HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=15, min_samples_leaf=40,
                                          learning_rate=0.1, random_state=seed)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.isotonic import isotonic_regression
 
 METHODS = ("none", "isotonic", "platt")
 # Calibration error: |observed - expected| positives summed over this many groups of bins of
@@ -88,6 +87,8 @@ def fit(method: str, bins: LabelledBins, m: np.ndarray, y: np.ndarray,
         if not used.any():
             probs = np.full(len(edges), 0.5)
         else:
+            from sklearn.isotonic import isotonic_regression  # loaded when labels lag
+
             fitted = isotonic_regression(rate, sample_weight=m[used], y_min=0.0, y_max=1.0,
                                          increasing=True)
             probs = np.interp(edges, x, fitted)
