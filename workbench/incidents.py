@@ -15,6 +15,16 @@ CONFIG_NAME = "incident.toml"
 # Where `workbench sample` writes the bundled sample incident (`sample_data.DEFAULT_OUT`): next
 # to the installed packages, so the core finds it without importing the generator.
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data" / "fraud_weekend"
+SAMPLE_LINK = "sample_data/fraud_weekend/incident.toml"  # how messages name it
+
+
+def link_name(wanted: str) -> str:
+    """What a link asked for, as a browser may be shown it: the relative name as given, and of
+    an absolute path only its last two parts (the incident folder and file)."""
+    path = Path(wanted)
+    if path.is_absolute():
+        return Path(*path.parts[-2:]).as_posix() if len(path.parts) > 2 else path.name
+    return path.as_posix()
 
 
 def default_incident() -> Path:
@@ -50,17 +60,18 @@ def resolve_incident(query_string: str | None = None,
                     path = path / CONFIG_NAME
                 if path.is_file():
                     return path
+        # The message goes to a browser: it names the link's own words, never a server folder.
         raise ConfigError(
-            f"The incident {query['incident'][0]!r} in the link was not found under the served "
-            f"folders ({', '.join(str(r) for r in roots)}). Links may only open incidents there; "
-            f"set {ENV_INCIDENTS_DIR} when starting the app to serve another folder."
+            f"The incident {link_name(query['incident'][0])!r} in the link is not one of the "
+            f"incidents this server serves. Links may only open incidents under the served "
+            f"folders; set {ENV_INCIDENTS_DIR} when starting the app to serve another folder."
         )
     if env.get(ENV_INCIDENT):
         return Path(env[ENV_INCIDENT]).resolve()
     path = default_incident()
     if not path.is_file():
         raise ConfigError(
-            f"The sample incident {str(path)!r} has not been generated yet: run `make sample` "
+            f"The sample incident ({SAMPLE_LINK}) has not been generated yet: run `make sample` "
             f"(or `workbench sample`), or open the app with ?incident=<config>."
         )
     return path
