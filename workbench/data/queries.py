@@ -289,18 +289,16 @@ def normalised_view(name: str, source: str, schema: dict[str, str], *,
                                                                "reference_source")
     for column in [*(c for c, _, _ in binaries), *drop, *([timestamp[0]] if timestamp else [])]:
         check_column(column, schema, "normalised column", source)
-    replaced = []
+    replaced = {}
     if timestamp is not None:
-        replaced.append(f"{normalised_time(timestamp[0], timestamp[1])} AS "
-                        f"{quote_ident(timestamp[0])}")
+        replaced[timestamp[0]] = normalised_time(timestamp[0], timestamp[1])
     for column, role, rule in binaries:
         assert role in ("label", "decision")
-        replaced.append(f"{normalised_binary(column, role, rule)} AS {quote_ident(column)}")
-    select = "*"
-    if drop:
-        select += f" EXCLUDE ({', '.join(quote_ident(c) for c in drop)})"
-    if replaced:
-        select += f" REPLACE ({', '.join(replaced)})"
+        replaced[column] = normalised_binary(column, role, rule)
+    # An explicit column list in the source's order (not `* EXCLUDE/REPLACE`): plain SQL that
+    # every engine reads alike.
+    select = ", ".join(f"{replaced[c]} AS {quote_ident(c)}" if c in replaced else quote_ident(c)
+                       for c in schema if c not in drop)
     where = ""
     if skip_null_time and timestamp is not None:
         where = f" WHERE {quote_ident(timestamp[0])} IS NOT NULL"
