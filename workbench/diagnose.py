@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 
+# The stages `diagnose` reports, in order: each progress message starts with one of them.
+STAGES = ("triage", "features", "decomposition", "quality", "multivariate", "repair", "context",
+          "pipeline", "slices", "model", "ranking")
+
 
 def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
              end: datetime | None = None, bucket: str | None = None, metric: str | None = None,
@@ -60,7 +64,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
         say("triage: metrics per bucket and onset")
         triage = run_triage(store, bucket=bucket, start=start, end=end, metric=metric,
                             split=split)
-        say("features: drift against the reference and the pre-onset window")
+        say(f"features: drift against the reference and the pre-onset window "
+            f"({triage.span.rows:,} rows)")
         report = analyse_features(store, triage.baseline, triage.current, triage.bucket_seconds)
         say("decomposition: how much of the change the input shifts explain")
         decomposition = decompose_metric(store, triage, report.drift, report.counts)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from workbench.messages import quote
+
+if TYPE_CHECKING:
+    from workbench.progress import StageProgress
 
 COMMANDS = (
     "workbench.commands.diagnose",
@@ -27,10 +31,22 @@ COMMANDS = (
 
 
 def progress(quiet: bool) -> Callable[[str], None] | None:
-    """A progress printer to stderr, or None when quiet."""
+    """A progress printer to stderr (one line per message), or None when quiet."""
     if quiet:
         return None
-    return lambda msg: print(f"... {msg}", file=sys.stderr, flush=True)
+    from workbench.progress import StageProgress
+
+    return StageProgress(stream=sys.stderr, live=False)
+
+
+def stage_progress(quiet: bool, stages: tuple[str, ...]) -> StageProgress | None:
+    """A progress printer numbering `stages` (a bar on a terminal), or None when quiet; use it
+    as a context manager."""
+    if quiet:
+        return None
+    from workbench.progress import StageProgress
+
+    return StageProgress(stages, stream=sys.stderr)
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.commands import duration, progress
+from workbench.commands import duration, stage_progress
 from workbench.results import Diagnosis, round_floats
 from workbench.timeutil import iso, parse_time, parse_window
 
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the diagnosis and print it."""
     from workbench.cache import cached_diagnose
+    from workbench.diagnose import STAGES
 
     start, end = parse_window(args.window) if args.window else (None, None)
     split = parse_time(args.split, "split time") if args.split else None
@@ -47,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
 
     incident = with_engine(load_incident(args.config), getattr(args, "engine", None),
                            getattr(args, "master", None))
-    found = cached_diagnose(incident, start=start, end=end, bucket=args.bucket,
-                            metric=args.metric, split=split, use_cache=not args.no_cache,
-                            progress=progress(args.quiet or args.json))
+    say = stage_progress(args.quiet or args.json, STAGES)
+    with say or contextlib.nullcontext():
+        found = cached_diagnose(incident, start=start, end=end, bucket=args.bucket,
+                                metric=args.metric, split=split, use_cache=not args.no_cache,
+                                progress=say)
     if args.json:
         print(json.dumps(contract(found.diagnosis, found), indent=2))
     else:
