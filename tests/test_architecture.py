@@ -254,3 +254,18 @@ def test_the_diagnosis_loads_heavy_libraries_only_when_a_step_needs_them():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+ENGINES = frozenset({"duckdb", "pyspark"})
+
+
+def test_only_the_query_layer_talks_to_an_engine():
+    """Logs, references, snapshots and lineage profiles are read through `workbench/data/`:
+    no other module of the core or the widgets imports a query engine."""
+    data = CORE / "data"
+    offenders = {str(p.relative_to(REPO_ROOT)): sorted(found)
+                 for p in python_files(CORE, WIDGETS) if data not in p.parents
+                 and (found := imported_modules(p.read_text(encoding="utf-8")) & ENGINES)}
+    assert not offenders, (
+        f"Only workbench/data/ may import {sorted(ENGINES)} (add a method to LogStore or "
+        f"Snapshots instead): {offenders}")

@@ -19,6 +19,10 @@ class DataSourceError(InvalidInputError):
     """A data source cannot be used: missing file, missing column, wrong type or no rows."""
 
 
+class DataVersionError(DataSourceError):
+    """A data input of a manifest is gone or no longer holds the recorded version."""
+
+
 class ColumnNotFoundError(DataSourceError):
     """A configured column does not exist in its source."""
 

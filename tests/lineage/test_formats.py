@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.lineage.conftest import init_repo
+from workbench.data.formats import FileFormat, Layout, file_format, resolve
+from workbench.data.queries import Sql
+from workbench.data.snapshots import Snapshots
 from workbench.lineage import capture_manifest
 from workbench.lineage.ablate import ablate
 from workbench.lineage.cache import RunCache
 from workbench.lineage.errors import DataVersionError
-from workbench.lineage.formats import FileFormat, Layout, file_format, resolve, write_like
 from workbench.lineage.runner import Runner
 
 PIPELINE = '''
@@ -133,7 +134,17 @@ def test_formats_the_workbench_cannot_read_are_named(tmp_path, name):
 def test_a_format_it_cannot_write_is_an_error_naming_it(tmp_path):
     like = Layout("file", FileFormat("csv", "bz2", ".csv.bz2"), (tmp_path / "x.csv.bz2",))
     with pytest.raises(DataVersionError, match="Cannot write csv.bz2 files"):
-        write_like(duckdb.connect().sql("SELECT 1 AS a"), like, tmp_path / "out")
+        with Snapshots() as snap:
+            snap.write_like(Sql(["SELECT 1 AS a"]), like, tmp_path / "out")
+
+
+def test_a_derived_table_never_overwrites_its_input(tmp_path):
+    FRAME.to_parquet(tmp_path / "train.parquet")
+    with Snapshots() as snap:
+        like = snap.layout(tmp_path / "train.parquet")
+        with pytest.raises(DataVersionError, match="Refusing to overwrite the data input"):
+            snap.write_like(Sql(["SELECT 1 AS a"]), like, tmp_path / "train")
+    assert pd.read_parquet(tmp_path / "train.parquet").equals(FRAME)
 
 
 def test_folders_prefer_parquet_and_refuse_mixed_csv(tmp_path):

@@ -18,11 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
-
-from workbench.data import queries
+from workbench.data import formats, queries
+from workbench.data.snapshots import Snapshots
 from workbench.exceptions import InvalidInputError
-from workbench.lineage import formats, profile
 from workbench.lineage.experiments import Setup, noise_band, setup
 from workbench.lineage.manifest import Manifest
 from workbench.lineage.results import Ablation, AblationRow
@@ -151,28 +149,17 @@ def _derived(runner: Runner, recipe: str, source: str, build: Build,
     CSV is rewritten as text (every value as written, the same delimiter and header) unless a
     donor in another format needs typed columns to join.
     """
-    con = duckdb.connect(":memory:")
-    try:
-        like = formats.layout(source, con)
+    with Snapshots() as snap:
+        like = snap.layout(source)
         dest = runner.scratch / "derived" / _h(recipe)[:16]
         target, handed = formats.targets(like, dest)
         if target.is_file():
             return handed
-        other = formats.layout(donor, con) if donor is not None else None
+        other = snap.layout(donor) if donor is not None else None
         text = like.format.kind == "csv" and (other is None or other.format.kind == "csv")
-        formats.register(con, like, "source", text=text)
-        if other is not None:
-            formats.register(con, other, "donor", text=text)
-        q = build(profile.schema_of(con, "source"),
-                  profile.schema_of(con, "donor") if other is not None else None)
-        try:
-            rel = con.sql(q.text, params=q.params)
-        except duckdb.Error as exc:
-            raise InvalidInputError(f"Rewriting {source!r} for an ablation failed: "
-                                    f"{str(exc).splitlines()[0]}") from exc
-        return formats.write_like(rel, like, dest)
-    finally:
-        con.close()
+        source_schema = snap.register(like, "source", text=text)
+        donor_schema = snap.register(other, "donor", text=text) if other is not None else None
+        return snap.write_like(build(source_schema, donor_schema), like, dest)
 
 
 def _h(text: str) -> str:

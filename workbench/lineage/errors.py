@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from workbench.exceptions import DataSourceError, InvalidInputError, WorkbenchError
+from workbench.exceptions import DataVersionError, InvalidInputError, WorkbenchError
+
+__all__ = ["DataVersionError", "GitError", "ManifestError", "RunFailedError"]
 
 
 class ManifestError(InvalidInputError):
     """A run manifest is missing, malformed, or of a schema version this workbench cannot read."""
-
-
-class DataVersionError(DataSourceError):
-    """A data input of a manifest is gone or no longer holds the recorded version."""
 
 
 class GitError(WorkbenchError):

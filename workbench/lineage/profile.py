@@ -5,8 +5,8 @@ A data input is one Parquet/CSV file, a glob, or a folder of such files (`format
 the label's count, sum and sum of squares inside each) is stored in the run manifest, so two
 runs can be compared even after their data is gone. A label is `binary` (0/1 or boolean: its
 mean is a rate) or `numeric` (a price, a duration: compared by mean and spread). Queries reuse
-the builders of `workbench.data.queries` over a view named `reference`; only small aggregates
-come back to Python.
+the builders of `workbench.data.queries` over a view named `reference`, run by the query
+layer's `workbench.data.snapshots.Snapshots`; only small aggregates come back to Python.
 """
 
 from __future__ import annotations
@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from workbench.data import queries
+from workbench.data import formats, queries
 from workbench.data.queries import BinSpec
 from workbench.data.schema import ColumnKind, FeatureSpec, Roles, is_numeric
-from workbench.lineage import formats
+from workbench.data.snapshots import Snapshots
 from workbench.lineage.errors import DataVersionError
 from workbench.results import Serialisable
 
@@ -154,28 +152,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def connect(path: str | Path, view: str = "reference",
-            con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the data input registered as a read-only view."""
-    files, kind = resolve_files(path)
-    con = con or duckdb.connect(":memory:")
-    names = [str(f) for f in files]
-    try:
-        rel = (con.read_parquet(names, union_by_name=True) if kind == "parquet"
-               else con.read_csv(names, union_by_name=True))
-        rel.create_view(view, replace=True)
-    except duckdb.Error as exc:
-        raise DataVersionError(f"The data input {str(path)!r} cannot be read as {kind}: "
-                               f"{str(exc).splitlines()[0]}") from exc
-    return con
-
-
-def schema_of(con: duckdb.DuckDBPyConnection, view: str = "reference") -> dict[str, str]:
-    """Column name -> DuckDB type of a registered view."""
-    rel = con.view(view)
-    return {name: str(t) for name, t in zip(rel.columns, rel.types, strict=True)}
-
-
 def _kind(duck_type: str) -> str:
     if is_numeric(duck_type):
         return "numeric"
@@ -190,28 +166,24 @@ def summarize(path: str | Path, label: str | None = None,
 
     A label the input lacks is an error, or (require_label=False) summarised without a label.
     """
-    con = connect(path)
-    try:
-        schema = schema_of(con)
+    with Snapshots() as snap:
+        schema = snap.open(path)
         if label is not None and label not in schema:
             if require_label:
                 raise DataVersionError(f"The label column {label!r} is not in {str(path)!r}; "
                                        f"columns: {', '.join(schema)}.")
             label = None
-        return _summarize(con, schema, label)
-    finally:
-        con.close()
+        return _summarize(snap, schema, label)
 
 
-def _summarize(con: duckdb.DuckDBPyConnection, schema: dict[str, str],
-               label: str | None) -> DataSummary:
+def _summarize(snap: Snapshots, schema: dict[str, str], label: str | None) -> DataSummary:
     kinds = {name: _kind(t) for name, t in schema.items()}
     specs = {name: FeatureSpec(name, ColumnKind.NUMERIC if k == "numeric" else
                                ColumnKind.CATEGORICAL, t, t)
              for name, t in schema.items() if (k := kinds[name]) != "other"}
     numeric = [s for s in specs.values() if s.kind is ColumnKind.NUMERIC]
-    quant = _run(con, queries.reference_quantiles(numeric, PROBS)).iloc[0] if numeric else None
-    levels = {s.name: [str(v) for v in _run(con, queries.top_levels(s, MAX_LEVELS))["level"]]
+    quant = snap.run(queries.reference_quantiles(numeric, PROBS)).iloc[0] if numeric else None
+    levels = {s.name: [str(v) for v in snap.run(queries.top_levels(s, MAX_LEVELS))["level"]]
               for s in specs.values() if s.kind is ColumnKind.CATEGORICAL}
     boolean_label = label is not None and schema[label].upper() == "BOOLEAN"
     label_numeric = label is not None and (is_numeric(schema[label]) or boolean_label)
@@ -219,7 +191,7 @@ def _summarize(con: duckdb.DuckDBPyConnection, schema: dict[str, str],
     roles = Roles(timestamp="", prediction=label if label_numeric else "", task="classification",
                   decision=None, label=None, model_version=None, id=None, latency=None,
                   status=None, segments=(), features=tuple(specs.values()), reference_label=label)
-    counts = _run(con, queries.binned_counts(roles, bins, "reference", [("all", None, None)],
+    counts = snap.run(queries.binned_counts(roles, bins, "reference", [("all", None, None)],
                                              with_score=label_numeric))
     totals = counts[counts["feature"] == -1].iloc[0]
     rows = int(totals["n"])
@@ -281,14 +253,6 @@ def _binary(column: ColumnSummary, n: int, total: float | None, sumsq: float | N
     return abs(sumsq - total) <= BINARY_TOLERANCE * max(1.0, abs(total))
 
 
-def _run(con: duckdb.DuckDBPyConnection, q: queries.Sql):
-    try:
-        return con.execute(q.text, q.params).df()
-    except duckdb.Error as exc:
-        raise DataVersionError(f"Summarising a data input failed: "
-                               f"{str(exc).splitlines()[0]}") from exc
-
-
 def _num(value: Any) -> float | None:
     if value is None:
         return None
@@ -317,9 +281,8 @@ def binned(path: str | Path, specs: list[BinSpec]) -> list[list[float]]:
     """Exact row counts per bin id (see workbench.data.queries) of each spec, in one scan."""
     if not specs:
         return []
-    con = connect(path)
-    try:
-        schema = schema_of(con)
+    with Snapshots() as snap:
+        schema = snap.open(path)
         present = [s for s in specs if s.feature.name in schema]
         if len(present) != len(specs):
             missing = [s.feature.name for s in specs if s.feature.name not in schema]
@@ -328,10 +291,8 @@ def binned(path: str | Path, specs: list[BinSpec]) -> list[list[float]]:
                       label=None, model_version=None, id=None, latency=None, status=None,
                       segments=(), features=tuple(s.feature for s in specs),
                       reference_label=None)
-        df = _run(con, queries.binned_counts(roles, specs, "reference", [("all", None, None)],
-                                             with_score=False))
-    finally:
-        con.close()
+        df = snap.run(queries.binned_counts(roles, specs, "reference", [("all", None, None)],
+                                            with_score=False))
     out = []
     for i, spec in enumerate(specs):
         counts = [0.0] * spec.n_bins

@@ -2,10 +2,10 @@
 
 A data input is one file, a folder of files or a glob, in Parquet or CSV (plain, gzip or zstd;
 any delimiter). Tables the workbench derives from it for a re-run (ablations, swaps) are written
-in the same format and layout: a CSV file stays a CSV file with the same delimiter, quote and
-header, a Parquet file stays Parquet, a folder stays a folder and a glob a glob, so the pipeline
-reads them with its own loader. A format the workbench cannot read or write is an error naming
-it, never a silent conversion.
+by `workbench.data.snapshots` in the same format and layout: a CSV file stays a CSV file with
+the same delimiter, quote and header, a Parquet file stays Parquet, a folder stays a folder and
+a glob a glob, so the pipeline reads them with its own loader. A format the workbench cannot
+read or write is an error naming it, never a silent conversion.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from workbench.data import queries
-from workbench.lineage.errors import DataVersionError
+from workbench.exceptions import DataVersionError
 
 # Suffix -> (kind, compression) of every format the workbench reads and writes.
 FORMATS: dict[str, tuple[str, str | None]] = {
@@ -104,44 +101,6 @@ def _readable(path: Path) -> bool:
     return any(lower.endswith(s) for s in FORMATS)
 
 
-def layout(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Layout:
-    """Shape, format and (for CSV) the dialect of a data input, sniffed by DuckDB."""
-    files, fmt, shape = resolve(path)
-    if fmt.kind != "csv":
-        return Layout(shape, fmt, tuple(files))
-    own = con is None
-    con = con or duckdb.connect(":memory:")
-    try:
-        q = queries.csv_dialect(str(files[0]))
-        (delimiter, quote, header), = con.execute(q.text, q.params).fetchall()
-    except duckdb.Error as exc:
-        raise DataVersionError(f"The CSV file {str(files[0])!r} cannot be read: "
-                               f"{str(exc).splitlines()[0]}") from exc
-    finally:
-        if own:
-            con.close()
-    quote = quote if isinstance(quote, str) and len(quote) == 1 else '"'
-    return Layout(shape, fmt, tuple(files), delimiter=delimiter or ",", quote=quote,
-                  header=bool(header))
-
-
-def register(con: duckdb.DuckDBPyConnection, data: Layout, view: str,
-             text: bool = False) -> None:
-    """Register the input as a view; text=True reads CSV columns as written (no type guessing)."""
-    names = [str(f) for f in data.files]
-    try:
-        if data.format.kind == "parquet":
-            rel = con.read_parquet(names, union_by_name=True)
-        else:
-            rel = con.read_csv(names, union_by_name=True, all_varchar=text, sep=data.delimiter,
-                               quotechar=data.quote, header=data.header)
-        rel.create_view(view, replace=True)
-    except duckdb.Error as exc:
-        raise DataVersionError(f"The data input {str(data.files[0])!r} cannot be read as "
-                               f"{data.format.suffix.lstrip('.')}: "
-                               f"{str(exc).splitlines()[0]}") from exc
-
-
 def targets(like: Layout, dest: Path) -> tuple[Path, Path]:
     """(file written, path handed to the pipeline) for a table written like `like` at dest.
 
@@ -153,23 +112,3 @@ def targets(like: Layout, dest: Path) -> tuple[Path, Path]:
         return target, target
     target = dest / (PART_NAME + suffix)
     return target, dest if like.shape == "folder" else dest / ("*" + suffix)
-
-
-def write_like(rel: duckdb.DuckDBPyRelation, like: Layout, dest: Path) -> Path:
-    """Write a table in the format and layout of `like`; returns the path to hand a pipeline."""
-    fmt = like.format
-    if (fmt.kind, fmt.compression) not in set(FORMATS.values()):
-        raise DataVersionError(f"Cannot write {fmt.suffix.lstrip('.')} files; derived tables "
-                               f"are written as {SUPPORTED_TEXT}.")
-    target, handed = targets(like, dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if fmt.kind == "parquet":
-            rel.write_parquet(str(target))
-        else:
-            rel.write_csv(str(target), sep=like.delimiter, quotechar=like.quote,
-                          header=like.header, compression=fmt.compression or "none")
-    except duckdb.Error as exc:
-        raise DataVersionError(f"Writing the derived table {str(target)!r} failed: "
-                               f"{str(exc).splitlines()[0]}") from exc
-    return handed
