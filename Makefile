@@ -21,12 +21,16 @@ INCIDENTS_DIR ?= sample_data
 # THEME=dark serves the apps in JupyterLab's dark theme (a link can also add `&theme=dark`).
 THEME    ?= light
 
-# What the on-call audience gets: no code, no tracebacks, a warm kernel waiting.  The pool is
-# refilled 60 s after a visit rather than at once: refilling executes the notebook, which on a
-# small machine would slow down the visitor's own first render.
-VOILA_ON_CALL := --strip_sources=True --show_tracebacks=False --theme=$(THEME)
-VOILA_APP_OPTS := --no-browser --preheat_kernel=True --pool_size=1 \
-  --VoilaKernelManager.fill_delay=60 $(VOILA_ON_CALL)
+# What the on-call audience gets: no code, no tracebacks, kernels waiting for the channel.  The
+# settings live in config files: voila.json (every server: no code or tracebacks, idle kernels
+# of closed pages culled after 2 min, at most 8 kernels with a "busy, retry" page past that)
+# plus config/app/voila.json (`make app`: 3 pre-heated kernels, refilled 5 s after a visit) or
+# config/apps/voila.json (`make apps`: 2 pre-heated kernels of triage.ipynb waiting for their
+# link's `?incident=`).  A refill re-runs the notebook, whose diagnosis comes from the cache.
+VOILA_ON_CALL := --theme=$(THEME)
+voila_config = --Voila.config_file_paths=$(CURDIR)/config/$(1) --Voila.config_file_paths=$(CURDIR)
+VOILA_APP_OPTS := --no-browser $(call voila_config,app) $(VOILA_ON_CALL)
+VOILA_APPS_OPTS := --no-browser $(call voila_config,apps) $(VOILA_ON_CALL)
 
 # Relative paths would be read from the kernel's folder (notebooks/), so pass absolute ones.
 INCIDENT_ENV := $(if $(strip $(INCIDENT)),WORKBENCH_INCIDENT="$(abspath $(INCIDENT))",)
@@ -95,7 +99,7 @@ app: venv sample
 
 # Several incidents from one server: Voila's tree serves notebooks/, and each page reads its
 # `?incident=` query parameter, a path relative to WORKBENCH_INCIDENTS_DIR.  Pre-heated kernels
-# run before the request arrives, so they are off here: every page gets its own query string.
+# of triage.ipynb import everything, then wait for their visitor's link to pick the incident.
 apps: venv sample
 	@test -d "$(INCIDENTS_DIR)" || { echo "error: INCIDENTS_DIR=$(INCIDENTS_DIR) is not a folder" >&2; exit 2; }
 	@echo "Notebooks: http://$(HOST):$(PORT)/"
@@ -105,8 +109,7 @@ apps: venv sample
 	    echo "  http://$(HOST):$(PORT)/voila/render/triage.ipynb?incident=$$cfg"; \
 	  done
 	WORKBENCH_INCIDENTS_DIR="$(abspath $(INCIDENTS_DIR))" $(VENV)/bin/voila notebooks \
-	  --Voila.ip=$(HOST) --port=$(PORT) --no-browser --preheat_kernel=False --pool_size=0 \
-	  $(VOILA_ON_CALL)
+	  --Voila.ip=$(HOST) --port=$(PORT) $(VOILA_APPS_OPTS)
 
 lab: venv sample
 	$(INCIDENT_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ip=$(HOST) \

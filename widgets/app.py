@@ -5,6 +5,7 @@ Notebooks compose them cell by cell; `triage_app()` returns them as one tabbed w
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from widgets.state import IncidentState, readable
 from widgets.style import CSS
 from widgets.verify import FixState, VerifyView
 from widgets.views import HeaderView, StatusView, WindowBar
-from workbench.incidents import resolve_incident
+from workbench.incidents import ENV_INCIDENTS_DIR, allowed_roots, resolve_incident
 
 if TYPE_CHECKING:
     from widgets.trace import TraceState
@@ -30,16 +31,55 @@ PHASES = {
 }
 
 
+def link_query() -> str | None:
+    """The query string of the page's link (`?incident=...`).
+
+    A pre-heated kernel runs the notebook before anyone asks for a page. On a server for many
+    incidents (WORKBENCH_INCIDENTS_DIR, `make apps`) the link picks the incident, so such a
+    kernel waits here for its visitor's request; the imports are done by then and a diagnosis
+    in the cache loads in a moment."""
+    if os.environ.get("VOILA_PREHEAT") == "True" and os.environ.get(ENV_INCIDENTS_DIR):
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+    return os.environ.get("QUERY_STRING")
+
+
+def quiet_stderr() -> None:
+    """In an app served by Voila, send the kernel's stderr (warnings, library chatter, a
+    traceback with the server's paths) to the server log instead of the page."""
+    if "VOILA_PREHEAT" in os.environ and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+
+
 def open_state(incident: str | Path | None = None) -> IncidentState:
     """State for the incident given, or the one the Voila link / environment names (not yet
     loaded; a link that names nothing servable leaves a readable `error`)."""
+    quiet_stderr()
     try:
-        path = Path(incident) if incident else resolve_incident(os.environ.get("QUERY_STRING"))
+        path = Path(incident) if incident else resolve_incident(link_query())
     except Exception as exc:  # noqa: BLE001 - shown as the app's error panel
         state = IncidentState("")
-        state.error = readable(exc)
+        state.error = hide_server_paths(readable(exc))
         return state
-    return IncidentState(path)
+    state = IncidentState(path)
+    state.observe(_hide_paths_in_error, names="error")
+    return state
+
+
+def hide_server_paths(text: str, roots: list[Path] | None = None) -> str:
+    """A message for the page with the served folders cut off its paths: a config under a
+    served folder is named relative to it, as its link names it."""
+    roots = allowed_roots() if roots is None else roots
+    for root in sorted({str(r) for r in roots}, key=len, reverse=True):
+        text = text.replace(root + os.sep, "").replace(root, ".")
+    return text
+
+
+def _hide_paths_in_error(change: dict) -> None:
+    clean = hide_server_paths(change["new"])
+    if clean != change["new"]:
+        change["owner"].error = clean
 
 
 class Workbench:
