@@ -509,3 +509,49 @@ def estimated_metric(diagnosis: Diagnosis, width: int = 720, height: int = 220,
                  alt.Tooltip("rows:Q", format=",")],
     ).properties(width=width, height=strip_height, title="label coverage")
     return alt.vconcat(top, strip, spacing=4)
+
+
+POSTMORTEM_SERIES = ("as it was: realised", "as it was: estimated", "today: realised")
+
+
+def postmortem_metric(was: Diagnosis, now: Diagnosis, width: int = 720,
+                      height: int = 240) -> alt.LayerChart:
+    """The monitored metric per bucket as the saved diagnosis had it (realised, and estimated
+    where its labels were pending) beside today's realised series, with both onsets.
+
+    A saved diagnosis read from a report carries no series: today's line is drawn alone.
+    """
+    name = was.metric.name
+    label = name.replace("_", " ")
+    rows = []
+    saved = next((s for s in was.series if s.name == name), None)
+    if saved is not None:
+        rows += [{"bucket": b, "value": v, "series": POSTMORTEM_SERIES[0]}
+                 for b, v in zip(saved.buckets, saved.values, strict=True)]
+    if was.estimation is not None and was.estimation.metric == name:
+        rows += [{"bucket": b.bucket, "value": b.estimated, "series": POSTMORTEM_SERIES[1]}
+                 for b in was.estimation.buckets if b.source == "estimated"]
+    today = next((s for s in now.series if s.name == name), None)
+    if today is not None:
+        rows += [{"bucket": b, "value": v, "series": POSTMORTEM_SERIES[2]}
+                 for b, v in zip(today.buckets, today.values, strict=True)]
+    df = pd.DataFrame(rows, columns=["bucket", "value", "series"])
+    line = alt.Chart(df).mark_line(strokeWidth=1.6).encode(
+        x=alt.X("bucket:T", title=None),
+        y=alt.Y("value:Q", title=label),
+        color=alt.Color("series:N", title=None, sort=list(POSTMORTEM_SERIES),
+                        scale=alt.Scale(domain=list(POSTMORTEM_SERIES),
+                                        range=["#9e9e9e", "#f58518", "#4c78a8"]),
+                        legend=alt.Legend(orient="top-left")),
+        strokeDash=alt.StrokeDash("series:N", sort=list(POSTMORTEM_SERIES), legend=None,
+                                  scale=alt.Scale(domain=list(POSTMORTEM_SERIES),
+                                                  range=[[1, 0], [6, 4], [1, 0]])),
+        tooltip=["series:N", alt.Tooltip("bucket:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("value:Q", format=".4f")],
+    )
+    layers: list[alt.Chart] = [line]
+    layers += _time_rule(was.onset, "onset as it was", "#7f7f7f")
+    if now.onset != was.onset:
+        layers += _time_rule(now.onset, "onset today", "#d62728")
+    title = f"{label.capitalize()} per {now.bucket}: as it was and today"
+    return alt.layer(*layers).properties(title=title, width=width, height=height)
