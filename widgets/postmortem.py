@@ -8,6 +8,8 @@ a reviewer presses the button, never when the page opens.
     from widgets.postmortem import open_postmortem
     pm = open_postmortem()       # the incident from the link, WORKBENCH_INCIDENT or the sample
     display(pm.header, pm.comparison, pm.chart, pm.timeline, pm.notes)
+
+During the investigation, `pin_diagnosis(wb.state)` pins the diagnosis the team acts on.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import ipywidgets as w
 import traitlets
 
 from widgets.base import ChartSlot, error_panel, esc, fmt, is_rate, section, table, when
-from widgets.state import readable
+from widgets.state import IncidentState, readable
 from widgets.style import CSS
 from workbench import charts, postmortem
+from workbench.cache import CachedDiagnosis
+from workbench.exceptions import InvalidInputError
 from workbench.incidents import resolve_incident
 from workbench.investigation import Investigation
-from workbench.journal import Journal
+from workbench.journal import Journal, JournalEntry
 from workbench.postmortem import Review, Suspect
 
 OUTCOME_TEXT = {
@@ -333,6 +337,19 @@ def open_postmortem(incident: str | Path | None = None, *, author: str | None = 
     state = PostMortemState(path, author=author, key=key, report=report)
     state.load()
     return PostMortemApp(state)
+
+
+def pin_diagnosis(state: IncidentState, text: str = "",
+                  author: str | None = None) -> JournalEntry:
+    """Pin the diagnosis an app shows (its cache key and digest) in the incident's journal: the
+    one the post-mortem review reopens as it was."""
+    key = state.cache.get("key") if state.cache else None
+    if state.incident is None or state.diagnosis is None or not key:
+        raise InvalidInputError("There is no diagnosis to pin yet: open the incident and let it "
+                                "diagnose first.")
+    journal = Journal.for_incident(state.incident, author=author)
+    found = CachedDiagnosis(state.diagnosis, bool(state.cache.get("hit")), str(key))
+    return postmortem.pin(journal, found, text)
 
 
 def _changed(changed: bool, detail: str = "") -> str:
