@@ -285,3 +285,16 @@ def test_reviewers_notes_go_into_the_journal_with_author_and_time(scenario):
     last = after[-1]
     assert (last.id, last.author, last.kind, last.review) == (entry.id, "carol", "note", True)
     assert last.time >= before[-1].time
+
+
+def test_a_saved_diagnosis_without_series_is_checked_on_its_counts(result):
+    """A report's copy of the diagnosis has no per-bucket series: the incident window's labelled
+    metric then comes from its summed outcome counts, with the same figures."""
+    data = {k: v for k, v in result.was.to_dict().items() if k not in ("series", "histograms")}
+    from_report = Diagnosis.from_dict(json.loads(json.dumps(data)))
+    assert digest(from_report) == digest(result.was)
+    labels = compare(from_report, result.now).labels
+    full = result.comparison.labels
+    assert labels.labelled_was == full.labelled_was
+    assert labels.realised_was == pytest.approx(full.realised_was)
+    assert (labels.realised_now, labels.outcome) == (full.realised_now, full.outcome)
