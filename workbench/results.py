@@ -179,8 +179,12 @@ class FeatureDrift(Serialisable):
 class QualityFault(Serialisable):
     """A data-quality fault of the current window against the baseline, with its numbers.
 
-    kind: "null_rate", "unseen_categories", "type_drift" or "duplicate_ids"; baseline/current:
-    the rate in each window; z: the two-proportion z statistic of the jump.
+    kind: "null_rate", "unseen_categories", "type_drift", "duplicate_ids", "out_of_range"
+    (numeric values outside training's range), "stale_values" (a feature frozen at one value:
+    the share of rows at it), "volume_drop" (the share of buckets far below their seasonal
+    expectation; no feature) or "future_timestamps" (the share of the log's rows far after the
+    rest of it); baseline/current: the rate in each window; z: the two-proportion z statistic
+    of the jump.
     """
 
     kind: str

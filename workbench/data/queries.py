@@ -952,3 +952,59 @@ def loss_sample(roles: Roles, columns: list[str], bucket_seconds: int, rows: int
         f"ORDER BY hash({', '.join(keys)}, {q.p(int(seed))}::BIGINT) LIMIT {q.p(int(rows))}"
     )
     return q
+
+
+# ---- data quality: ranges, frozen values ------------------------------------------------------
+
+def value_range(roles: Roles, features: list[FeatureSpec], start: datetime | None,
+                end: datetime | None) -> Sql:
+    """Smallest and largest finite value of numeric features in [start, end) (lo{i}, hi{i})."""
+    q = Sql()
+    cols = ", ".join(f"min({finite(f.name)}) AS lo{i}, max({finite(f.name)}) AS hi{i}"
+                     for i, f in enumerate(features))
+    q.parts.append(f"SELECT {cols} FROM production WHERE {where_window(q, roles, start, end)}")
+    return q
+
+
+def chunk_distinct(roles: Roles, features: list[FeatureSpec], origin: datetime, chunk_us: int,
+                   start: datetime | None, end: datetime | None) -> Sql:
+    """Per chunk of `chunk_us` microseconds counted from `origin` (chunk 0 starts there, earlier
+    chunks are negative), in [start, end): rows, and per feature its non-null values (nn{i})
+    and (approximately) distinct values (d{i})."""
+    q = Sql()
+    chunk = f"floor(({ts_expr(roles)} - {q.p(micros(origin))}) / {q.p(int(chunk_us))})"
+    cols = []
+    for i, f in enumerate(features):
+        value = (finite(f.name) if f.kind is ColumnKind.NUMERIC
+                 else f"CAST({quote_ident(f.name)} AS VARCHAR)")
+        cols.append(f"count({value}) AS nn{i}, approx_count_distinct({value}) AS d{i}")
+    q.parts.append(
+        f"SELECT CAST({chunk} AS BIGINT) AS chunk, count(*) AS n, {', '.join(cols)} "
+        f"FROM production WHERE {where_window(q, roles, start, end)} GROUP BY 1 ORDER BY 1")
+    return q
+
+
+def value_share(roles: Roles, feature: FeatureSpec, values: list[str],
+                windows: list[tuple[str, datetime | None, datetime | None]]) -> Sql:
+    """Per window: non-null values of a feature and how many equal one of `values` (compared
+    as text)."""
+    q = Sql()
+    col = f"CAST({quote_ident(feature.name)} AS VARCHAR)"
+    wcase, in_windows = window_case(q, roles, windows)
+    listed = ", ".join(q.p(str(v)) for v in values)
+    q.parts.append(
+        f"SELECT w, count(v) AS n, count(CASE WHEN v IN ({listed}) THEN 1 END) AS n_in FROM "
+        f"(SELECT {wcase} AS w, {col} AS v FROM production WHERE {in_windows}) GROUP BY 1")
+    return q
+
+
+def sample_values(roles: Roles, feature: FeatureSpec, start: datetime | None,
+                  end: datetime | None, limit: int) -> Sql:
+    """The most frequent values of a feature in [start, end) as text, with their counts."""
+    q = Sql()
+    col = f"CAST({quote_ident(feature.name)} AS VARCHAR)"
+    q.parts.append(
+        f"SELECT {col} AS value, count(*) AS n FROM production "
+        f"WHERE {where_window(q, roles, start, end)} AND {col} IS NOT NULL "
+        f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {q.p(int(limit))}")
+    return q

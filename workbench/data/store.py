@@ -684,6 +684,48 @@ class LogStore:
                                           unit="s")
         return df
 
+    # ---- data quality: ranges, frozen values ----------------------------------------------
+
+    def value_range(self, features: list[FeatureSpec], window: Window) -> pd.DataFrame:
+        """Per numeric feature: its smallest and largest finite value in the window (columns
+        feature, lo, hi)."""
+        features = [f for f in features if f.kind is ColumnKind.NUMERIC]
+        if not features:
+            return pd.DataFrame(columns=["feature", "lo", "hi"])
+        for f in features:
+            check_column(f.name, self.production_schema, "feature", "the production log")
+        row = self.run(queries.value_range(self.roles, features, window.start,
+                                           window.end)).iloc[0]
+        return pd.DataFrame({"feature": [f.name for f in features],
+                             "lo": [row[f"lo{i}"] for i in range(len(features))],
+                             "hi": [row[f"hi{i}"] for i in range(len(features))]})
+
+    def chunk_distinct(self, features: list[FeatureSpec], origin: datetime, chunk_us: int,
+                       start: datetime | None = None,
+                       end: datetime | None = None) -> pd.DataFrame:
+        """Rows per chunk of `chunk_us` from `origin` and, per feature, non-null (nn{i}) and
+        distinct (d{i}) values (see `queries.chunk_distinct`)."""
+        for f in features:
+            check_column(f.name, self.production_schema, "feature", "the production log")
+        if chunk_us < 1:
+            raise InvalidInputError(f"chunk_us must be positive. Got {chunk_us!r}.")
+        return self.run(queries.chunk_distinct(self.roles, features, origin, int(chunk_us),
+                                               start, end))
+
+    def value_share(self, feature: FeatureSpec, values: list[str],
+                    windows: list[Window]) -> pd.DataFrame:
+        """Per window: non-null values of a feature (n) and how many are one of `values`
+        (n_in)."""
+        check_column(feature.name, self.production_schema, "feature", "the production log")
+        return self.run(queries.value_share(self.roles, feature, [str(v) for v in values],
+                                            [w.as_tuple() for w in windows]))
+
+    def sample_values(self, feature: FeatureSpec, window: Window, limit: int) -> pd.DataFrame:
+        """The most frequent values of a feature in the window, as text, with their counts."""
+        check_column(feature.name, self.production_schema, "feature", "the production log")
+        return self.run(queries.sample_values(self.roles, feature, window.start, window.end,
+                                              int(limit)))
+
 
 def _quote(value: Any, limit: int = 60) -> str:
     """A value for an error message, cut to `limit` characters."""

@@ -312,6 +312,10 @@ QUALITY_SIGNATURES = {  # fault kind -> (signature, layer, what it says)
     "duplicate_ids": ("silent_pipeline_failure", "feature_pipeline"),
     "unseen_categories": ("upstream_data_change", "input_data"),
     "type_drift": ("upstream_data_change", "input_data"),
+    "out_of_range": ("upstream_data_change", "input_data"),
+    "stale_values": ("silent_pipeline_failure", "feature_pipeline"),
+    "volume_drop": ("silent_pipeline_failure", "feature_pipeline"),
+    "future_timestamps": ("silent_pipeline_failure", "feature_pipeline"),
 }
 
 
@@ -342,6 +346,19 @@ def _quality_candidates(faults: tuple[QualityFault, ...],
             "type_drift": f"{f.feature!r} is numeric in training but {f.current:.1%} of its "
                           f"values since the onset are not numbers ({f.detail}; vs "
                           f"{f.baseline:.1%} before): an upstream format changed.",
+            "out_of_range": f"{f.current:.1%} of {f.feature!r} values since the onset lie "
+                            f"outside training's range (vs {f.baseline:.1%} before; "
+                            f"{f.detail}): a unit or definition changed upstream, or the "
+                            f"world moved where the model never learned.",
+            "stale_values": f"{f.feature!r} is frozen since the onset: {f.detail} "
+                            f"({rates} of rows at that value): the job that computes it "
+                            f"stopped updating; check its freshness.",
+            "volume_drop": f"Rows are missing from the log since the onset: {f.detail} "
+                           f"({rates} of buckets): requests are lost before scoring or "
+                           f"logging; check the producers and the log pipeline.",
+            "future_timestamps": f"{f.current:.2%} of the log's rows lie far after the rest "
+                                 f"({f.detail}): a producer's clock or a default date is "
+                                 f"wrong; those rows stretch the current window.",
         }[f.kind]
         ev = [Evidence(f"{f.kind}_rate", f.current, f.baseline, "current vs baseline",
                        QUALITY_FLOOR, f"two-proportion z = {f.z:.1f}")]

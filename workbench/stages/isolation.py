@@ -20,7 +20,9 @@ from workbench.timeutil import iso
 
 ALIGNED = 0.5  # alignment above which a change coincides with the onset (within ~1.4 buckets)
 NEAR = 0.2  # change-log proximity above which an event is "near the onset"
-PIPELINE_FAULTS = ("null_rate", "duplicate_ids")  # data-quality faults of the pipeline layer
+# Data-quality faults of the pipeline layer (the others belong to the input data).
+PIPELINE_FAULTS = ("null_rate", "duplicate_ids", "stale_values", "volume_drop",
+                   "future_timestamps")
 
 
 def isolate(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...],
@@ -93,7 +95,11 @@ def _fault_evidence(faults: list[QualityFault]) -> list[Evidence]:
 def _fault_headline(f: QualityFault) -> str:
     what = {"null_rate": "missing rate", "duplicate_ids": "repeated ids",
             "unseen_categories": "categories unseen in training",
-            "type_drift": "values that are not numbers"}[f.kind]
+            "type_drift": "values that are not numbers",
+            "out_of_range": "values outside training's range",
+            "stale_values": "rows at one frozen value",
+            "volume_drop": "buckets with a volume drop",
+            "future_timestamps": "rows timestamped after the log's horizon"}[f.kind]
     name = f"{f.feature} " if f.feature else ""
     return f"{name}{what} {f.baseline:.1%} -> {f.current:.1%} since the onset"
 
