@@ -176,7 +176,8 @@ def cached_diagnose(incident: Incident | str | Path, *, use_cache: bool = True,
                     attribution_budget: float | None = None) -> CachedDiagnosis:
     """`workbench.diagnose.diagnose` through the cache: a finished diagnosis of the same config,
     sources and parameters is loaded, else computed and stored (`use_cache=False`: computed,
-    never read nor stored)."""
+    never read nor stored, and without a store given the reference statistics are recomputed
+    too)."""
     say = progress or (lambda _msg: None)
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
@@ -185,12 +186,20 @@ def cached_diagnose(incident: Incident | str | Path, *, use_cache: bool = True,
     ident = identity(incident, params)
     key = key_of(ident)
 
-    def compute() -> Diagnosis:
+    def diagnose_with(on: LogStore | None) -> Diagnosis:
         from workbench.diagnose import diagnose  # the analysis stack loads on a miss only
 
-        return diagnose(incident, store=store, progress=progress, **params)
+        return diagnose(incident, store=on, progress=progress, **params)
+
+    def compute() -> Diagnosis:
+        return diagnose_with(store)
 
     if not use_cache:
+        if store is None:  # nothing cached read: the reference is scanned again too
+            from workbench.data import LogStore
+
+            with LogStore(incident, reference_cache=False) as own:
+                return CachedDiagnosis(diagnose_with(own), False, key)
         return CachedDiagnosis(compute(), False, key)
     diagnosis, hit = _through(cache or DiagnosisCache(), incident, key, ident, Diagnosis,
                               compute, say, "diagnosis")

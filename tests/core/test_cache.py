@@ -126,6 +126,7 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(synth, home):
 def test_without_the_cache_nothing_is_read_or_written(synth, home):
     found = cached_diagnose(synth.config, use_cache=False)
     assert not found.hit and found.key and not entries(home)
+    assert not list((home / "cache" / "reference").glob("*"))  # nor the reference statistics
 
 
 def test_an_unwritable_cache_costs_only_the_saving(synth, tmp_path, monkeypatch):
@@ -168,8 +169,12 @@ def test_cli_json_says_whether_it_came_from_the_cache(synth, home, capsys):
     assert "Cache:    loaded the finished diagnosis" in capsys.readouterr().out
     assert main(["cache", "clear", str(synth.config)]) == 0
     assert capsys.readouterr().out.startswith("Removed 1 cached entry (diagnoses and ")
-    assert main(["cache", "clear"]) == 0 and "Removed 0 cached entries" in \
-        capsys.readouterr().out
+    assert main(["cache", "clear"]) == 0
+    out = capsys.readouterr().out
+    assert "Removed 0 cached entries" in out
+    assert "Removed the reference statistics of 1 reference version(s)" in out
+    assert main(["cache", "clear"]) == 0
+    assert "reference statistics of 0 reference version(s)" in capsys.readouterr().out
 
 
 # ---- concurrency: real processes ------------------------------------------------------------

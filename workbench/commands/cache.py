@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("cache", help="manage the diagnosis cache under $WORKBENCH_HOME")
     actions = c.add_subparsers(dest="action", required=True)
     clear = actions.add_parser("clear", help="remove cached diagnoses (every incident's, or "
-                                             "one incident's)")
+                                             "one incident's); without CONFIG also the "
+                                             "reference statistics")
     clear.add_argument("config", type=Path, nargs="?",
                        help="incident config (TOML) whose diagnoses to remove; default: all")
     clear.set_defaults(func=run_clear)
@@ -28,4 +29,11 @@ def run_clear(args: argparse.Namespace) -> int:
     where = cache.folder(incident) if incident is not None else cache.root
     entries = "1 cached entry" if removed == 1 else f"{removed} cached entries"
     print(f"Removed {entries} (diagnoses and the results derived from them) from {where}")
+    if incident is None:
+        from workbench.data.refstats import ReferenceStats
+
+        stats = ReferenceStats()
+        gone = stats.clear()
+        print(f"Removed the reference statistics of {gone} reference version(s) from "
+              f"{stats.root}")
     return 0

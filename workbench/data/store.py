@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import CHANGE_KINDS, Incident, SourceSpec
-from workbench.data import engines, normalize, queries
+from workbench.data import engines, normalize, queries, refstats
 from workbench.data.files import check_files_have_columns
 from workbench.data.queries import BinSpec, Sql
 from workbench.data.schema import (
@@ -36,6 +36,8 @@ from workbench.windows import Window as Window  # re-exported by workbench.data
 # Quantile probabilities choosing the reference bins: 20 equal-mass bins.
 BIN_PROBS = [i / 20 for i in range(21)]
 MAX_LEVELS = 30
+# What the reference's bins depend on besides its data (part of the reference-statistics key).
+REFERENCE_BINNING = {"probs": BIN_PROBS, "max_levels": MAX_LEVELS}
 # Share of finite scores in [0, 1] (or of labels in {0, 1}) that marks a classifier: the rest
 # are serving faults to report, not a sign of another task.
 UNIT_SHARE = 0.5
@@ -56,7 +58,7 @@ class LogStore:
     """The query layer of one incident: register sources, resolve roles, run aggregate queries."""
 
     def __init__(self, incident: Incident, *, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str | None = None, reference_cache: bool = True) -> None:
         self.incident = incident
         self._lock = threading.RLock()
         self.notes: list[str] = []
@@ -68,6 +70,11 @@ class LogStore:
         self.source_schema = self._schema("production_source")
         self.reference_source_schema = self._schema("reference_source")
         self._bins: dict[str, BinSpec] = {}
+        # Reference statistics kept on disk (None: never stored or read, e.g. in benchmarks).
+        self.reference_stats: refstats.ReferenceStats | None = (
+            refstats.ReferenceStats() if reference_cache else None)
+        self._ref_key: str | None = None
+        self._ref_counts: pd.DataFrame | None = None
         self._changes: pd.DataFrame | None = None
         self._samples: dict[tuple, pd.DataFrame] = {}
         self._normalise()
@@ -378,6 +385,7 @@ class LogStore:
     def bin_specs(self, features: list[FeatureSpec] | None = None) -> list[BinSpec]:
         """Bins chosen on the reference for each feature (cached): quantile edges or top levels."""
         features = list(self.roles.features if features is None else features)
+        self._load_reference_stats()
         todo = [f for f in features if f.name not in self._bins and f.in_reference]
         numeric = [f for f in todo if f.kind is ColumnKind.NUMERIC]
         if numeric:
@@ -405,6 +413,15 @@ class LogStore:
         column once either way, while one GROUPING SETS query over hundreds of sets costs
         time quadratic in their number.
         """
+        if reference and len(windows) == 1 and not outcomes:
+            cached = self._cached_reference_counts(specs, windows[0].name)
+            if cached is not None:
+                return cached
+        return self._scan_binned(specs, windows, reference, outcomes)
+
+    def _scan_binned(self, specs: list[BinSpec], windows: list[Window], reference: bool,
+                     outcomes: bool) -> pd.DataFrame:
+        """`binned_counts` read from the data."""
         table = "reference" if reference else "production"
         parts = []
         for first in range(0, max(len(specs), 1), FEATURES_PER_SCAN):
@@ -419,6 +436,42 @@ class LogStore:
                 part["feature"] += first
             parts.append(part)
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def _load_reference_stats(self) -> None:
+        """Bins and reference counts of every feature from the reference-statistics cache, once
+        per store (see `workbench.data.refstats`); nothing when absent or disabled."""
+        if self._ref_counts is not None or self.reference_stats is None or self._bins:
+            return
+        features = list(self.roles.features)
+        self._ref_key = refstats.reference_key(self.incident, features, REFERENCE_BINNING)
+        found = self.reference_stats.load(self._ref_key, features) if self._ref_key else None
+        if found is not None:
+            specs, self._ref_counts = found
+            self._bins.update({s.feature.name: s for s in specs})
+
+    def _cached_reference_counts(self, specs: list[BinSpec], name: str) -> pd.DataFrame | None:
+        """The reference's per-bin counts of `specs` from every feature's stored counts
+        (computed and stored on first use); None when these are not the store's own bins."""
+        if self.reference_stats is None:
+            return None
+        features = list(self.roles.features)
+        full = self.bin_specs(features)
+        index = {s.feature.name: i for i, s in enumerate(full)}
+        if any(index.get(s.feature.name) is None or full[index[s.feature.name]] != s
+               for s in specs):
+            return None
+        if self._ref_counts is None:
+            self._ref_counts = self._scan_binned(full, [Window("reference", None, None)],
+                                                 reference=True, outcomes=False)
+            if self._ref_key:
+                self.reference_stats.save(self._ref_key, full, self._ref_counts)
+        counts = self._ref_counts
+        wanted = {index[s.feature.name]: i for i, s in enumerate(specs)}
+        part = counts[counts["feature"].isin([-1, *wanted])].copy()
+        part["feature"] = part["feature"].map(lambda j: wanted.get(j, -1)).astype(
+            counts["feature"].dtype)
+        part["w"] = name
+        return part.reset_index(drop=True)
 
     def joint_cells(self, specs: list[BinSpec], windows: list[Window]) -> pd.DataFrame:
         """Outcome counts per window and joint cell of a few features' coarse bins."""
