@@ -120,8 +120,16 @@ class ReferenceStats:
             raise
 
     def _prune(self) -> None:
-        entries = sorted(self.root.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        """Keep the MAX_ENTRIES most recently used entries."""
+        entries = sorted(self.root.glob("*.json"), key=_mtime, reverse=True)
         for old in entries[MAX_ENTRIES:]:
             with contextlib.suppress(OSError):
                 old.unlink()
                 old.with_suffix(".parquet").unlink()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed by another process meanwhile
+        return 0.0
