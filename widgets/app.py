@@ -45,10 +45,15 @@ def link_query() -> str | None:
     return os.environ.get("QUERY_STRING")
 
 
+def served_by_voila() -> bool:
+    """Whether this kernel runs a page Voila serves (Voila sets VOILA_PREHEAT in every one)."""
+    return "VOILA_PREHEAT" in os.environ
+
+
 def quiet_stderr() -> None:
     """In an app served by Voila, send the kernel's stderr (warnings, library chatter, a
     traceback with the server's paths) to the server log instead of the page."""
-    if "VOILA_PREHEAT" in os.environ and sys.__stderr__ is not None:
+    if served_by_voila() and sys.__stderr__ is not None:
         sys.stderr = sys.__stderr__
 
 
@@ -103,10 +108,16 @@ class Workbench:
         diagnose it; problems show in the app, never as exceptions."""
         state = open_state(incident)
         if not state.error:
-            state.load()
+            # Served by Voila: the page shows at once, with the stage being computed, and fills
+            # in when the diagnosis is ready (a moment when it is in the cache).
+            state.load(background=served_by_voila())
         return cls(state)
 
     def _get(self, name: str) -> w.Widget:
+        with self.state.lock:  # not while a background load publishes its results
+            return self._build(name)
+
+    def _build(self, name: str) -> w.Widget:
         if name not in self._widgets:
             if name == "top":
                 widget = w.VBox([w.HTML(CSS), StatusView(self.state), HeaderView(self.state),

@@ -18,6 +18,7 @@ readable sentence, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -102,14 +103,21 @@ class IncidentState(traitlets.HasTraits):
     def __init__(self, incident_path: str | Path, **kwargs: Any) -> None:
         super().__init__(incident_path=str(incident_path), **kwargs)
         self._applying = False  # re-entrancy guard while the state sets its own inputs
+        # Held while results are published and while a view is built (`Workbench`), so a view
+        # built during a background load sees the results either drawn or arriving.
+        self.lock = threading.RLock()
         self.observe(self._on_window, names=["split", "segment"])
         self.observe(self._on_feature, names="feature")
         self.observe(self._on_record, names="record")
 
     # ---- public API ----------------------------------------------------------------------------
 
-    def load(self) -> None:
-        """Open the incident and diagnose it; errors land in `error`, never as tracebacks."""
+    def load(self, background: bool = False) -> threading.Thread | None:
+        """Open the incident and diagnose it; errors land in `error`, never as tracebacks.
+
+        background: open the incident now, diagnose in a thread (returned) and publish the
+        results when they are ready. A page then shows at once, with `busy` naming the stage
+        being computed, instead of after the whole diagnosis (a cold visit of an app)."""
         with self.working("opening the incident"):
             try:
                 investigation = Investigation.open(self.incident_path)
@@ -117,8 +125,28 @@ class IncidentState(traitlets.HasTraits):
                 self.set_trait("investigation", investigation)
             except Exception as exc:  # noqa: BLE001 - app users must see a message
                 self.error = readable(exc)
-                return
-        self._recompute(full=True)
+                return None
+        if not background:
+            self._recompute(full=True)
+            return None
+        self.busy = "diagnosing"  # shown until the thread reports its first stage
+        thread = threading.Thread(target=self._load_results, name="diagnosis", daemon=True)
+        thread.start()
+        return thread
+
+    def _load_results(self) -> None:
+        """The diagnosis and the results views asked for, including while it was computed."""
+        try:
+            self._recompute(full=True)
+            with self.lock:
+                late = {n for n in self.required
+                        if getattr(self, n) is None and n not in self.problems}
+                if late and self.diagnosis is not None:
+                    self._recompute(full=False, only=late)
+        except Exception as exc:  # noqa: BLE001 - a thread has no one else to tell
+            self.error = readable(exc)
+        finally:
+            self.busy = ""
 
     def require(self, *names: str) -> None:
         """Ask for optional results (see OPTIONAL_RESULTS); computes them now if possible."""
@@ -280,7 +308,7 @@ class IncidentState(traitlets.HasTraits):
 
     def _publish(self, results: dict[str, Any], problems: dict[str, str], feature: str) -> None:
         """Set every result and repair the selections in one batch of notifications."""
-        with self._applying_inputs(), self.hold_trait_notifications():
+        with self.lock, self._applying_inputs(), self.hold_trait_notifications():
             for name, value in results.items():
                 self.set_trait(name, value)
             self.set_trait("problems", problems)

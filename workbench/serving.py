@@ -14,6 +14,7 @@ Imports only jupyter_server, tornado and traitlets: the server loads this module
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -22,10 +23,6 @@ from traitlets import Integer, Unicode
 
 BUSY_REASON = ("Busy: this app is serving as many pages as it can right now. Retry in a "
                "moment, or close a page of it you no longer need")
-
-
-class PoolRefillSkipped(RuntimeError):
-    """A pool refill was not started: the server is at its kernel cap."""
 
 
 class ChannelKernelManager(AsyncMappingKernelManager):
@@ -43,6 +40,8 @@ class ChannelKernelManager(AsyncMappingKernelManager):
         self._starting = 0
         self._short_pools: set[str] = set()
         self._closing = False
+        self._connected: set[str] = set()  # kernels a page has connected to
+        self._unconnected_since: dict[str, float] = {}
 
     def kernel_count(self) -> int:
         """Kernels alive or starting."""
@@ -50,14 +49,15 @@ class ChannelKernelManager(AsyncMappingKernelManager):
 
     async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
         """Start a kernel unless the server is at its cap: then a page request gets the busy
-        page and a pool refill is skipped (retried when a kernel ends)."""
+        page (HTTP 503) and a pool refill is skipped (retried when a kernel ends)."""
         if self.max_kernels and self.kernel_count() >= self.max_kernels:
             env = kwargs.get("env") or {}
             if env.get("VOILA_PREHEAT") == "True":
+                # A refill: out of the pool; a request that already took it gets the busy page.
                 self._skip_refill()
-                raise PoolRefillSkipped(f"at the cap of {self.max_kernels} kernels")
-            self.log.warning("Busy page sent: %s kernels alive (cap %s)", self.kernel_count(),
-                             self.max_kernels)
+            else:
+                self.log.warning("Busy page sent: %s kernels alive (cap %s)",
+                                 self.kernel_count(), self.max_kernels)
             raise web.HTTPError(503, reason=self.busy_reason)
         self._starting += 1
         try:
@@ -77,9 +77,27 @@ class ChannelKernelManager(AsyncMappingKernelManager):
         self.log.info("Pool refill skipped: %s kernels alive (cap %s)", self.kernel_count(),
                       self.max_kernels)
 
+    def notify_connect(self, kernel_id: str) -> None:
+        """A page connected to the kernel."""
+        super().notify_connect(kernel_id)
+        self._connected.add(kernel_id)
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        """Cull an idle kernel no page is connected to, as jupyter_server does; but a kernel
+        no page has connected to yet gets `cull_idle_timeout` from when the culler first saw it
+        outside the pool. A pre-heated kernel just handed to a visitor has been idle since it
+        was pre-rendered, and its page needs a moment to connect."""
+        if kernel_id not in self._connected:
+            first = self._unconnected_since.setdefault(kernel_id, time.monotonic())
+            if time.monotonic() - first < self.cull_idle_timeout:
+                return
+        await super().cull_kernel_if_idle(kernel_id)
+
     async def shutdown_kernel(self, kernel_id: str, *args: Any, **kwargs: Any) -> None:
         """Shut a kernel down, then refill any pool a cap left short."""
         await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        self._connected.discard(kernel_id)
+        self._unconnected_since.pop(kernel_id, None)
         if self._short_pools and not self._closing and hasattr(self, "fill_if_needed"):
             short, self._short_pools = self._short_pools, set()
             for name in short:
