@@ -112,6 +112,9 @@ def build_reviewed(root: Path) -> Reviewed:
     # Days later: the labels arrived and the log grew by a day.
     pq.write_table(full, part)
     pq.write_table(_rewrite(part, shift=timedelta(days=1)), logs / "part-2.parquet")
+    # Today's diagnosis, computed once here as a first reviewer would: every copy of the home
+    # loads it from the cache (a new key: the sources changed).
+    assert cached_diagnose(incident, cache=cache).key != saved.key
     ids = {"hypothesis": hyp.id, "check": check.id, "verdict": verdict.id, "fix": fix.id,
            "pin": pinned.id, "conclusion": conclusion.id}
     return Reviewed(folder / "incident.toml", home, saved.key, saved.diagnosis, ids)
@@ -136,10 +139,15 @@ def scenario(tmp_path_factory, tmp_path, monkeypatch) -> Reviewed:
     return Reviewed(built.config, home, built.key, built.saved, built.entries)
 
 
-@pytest.fixture
-def result(scenario) -> Review:
-    with Investigation.open(scenario.config) as inv:
-        return review(inv)
+@pytest.fixture(scope="module")
+def result(tmp_path_factory) -> Review:
+    """The review of the scenario, computed once for the tests that only read it."""
+    built = reviewed_incident(tmp_path_factory)
+    home = built.copy_home(tmp_path_factory.mktemp("review") / "home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_HOME", str(home))
+        with Investigation.open(built.config) as inv:
+            return review(inv)
 
 
 def test_the_saved_diagnosis_rested_on_pending_labels(scenario):
