@@ -1,0 +1,171 @@
+"""The Spark engine's pieces: DuckDB's hash reproduced, the SQL rewrites, exact quantiles,
+source reading, the config keys and the CLI flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workbench.config import ConfigError, load_incident, parse_incident, with_engine
+from workbench.data.queries import Sql
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+def _keys(n: int = 500) -> pa.Table:
+    rng = np.random.default_rng(7)
+    return pa.table({
+        "i32": pa.array([*rng.integers(-2**31, 2**31, n - 2).tolist(), -1, None], pa.int32()),
+        "i64": pa.array([*rng.integers(-2**62, 2**62, n - 1).tolist(), None], pa.int64()),
+        "f64": pa.array([*rng.normal(size=n - 4).tolist(), 0.0, -0.0, float("nan"), None]),
+        "f32": pa.array(rng.normal(size=n).astype("float32")),
+        "s": pa.array([None if i % 41 == 0 else "k" * (i % 19) + f"{i}é" for i in range(n)]),
+        "b": pa.array([None if i % 11 == 0 else bool(i % 3) for i in range(n)]),
+    })
+
+
+def test_duckdb_hash_reproduced_bit_for_bit() -> None:
+    from workbench.data.spark import duckdb_hash
+
+    table = _keys()
+    con = duckdb.connect()
+    con.register("t", table)
+    for cols in (["i32"], ["i64"], ["f64"], ["f32"], ["s"], ["b"], ["f64", "s", "i64", "b"]):
+        want = np.array([r[0] for r in con.execute(
+            f"SELECT hash({', '.join(cols)}, 42::BIGINT) FROM t").fetchall()], dtype=np.uint64)
+        seed = pa.array([42] * table.num_rows, pa.int64())
+        got = duckdb_hash([table[c].combine_chunks() for c in cols] + [seed])
+        assert (got == want).all(), cols
+
+
+def test_hash_order_and_modulo_match_duckdb(spark: Any, tmp_path: Path) -> None:
+    """The same rows come first and the same rows fall in a hash-modulo subset."""
+    from workbench.data.spark import SparkEngine
+
+    path = tmp_path / "keys.parquet"
+    pq.write_table(_keys(), path)
+    con = duckdb.connect()
+    con.read_parquet(str(path)).create_view("t")
+    engine = SparkEngine(session=spark)
+    engine.spark.read.parquet(str(path)).createOrReplaceTempView("t")
+    q = Sql()
+    q.parts.append(f"SELECT i64, hash(s, f64, i32, {q.p(3)}::BIGINT) % {q.p(7)} AS m FROM t "
+                   f"ORDER BY hash(s, f64, b, {q.p(5)}::BIGINT) LIMIT {q.p(50)}")
+    want = con.execute(q.text, q.params).df()
+    got = engine.run(q)
+    assert got["i64"].fillna(-1).tolist() == want["i64"].fillna(-1).tolist()
+    assert got["m"].astype(int).tolist() == want["m"].astype(int).tolist()
+
+
+def test_rewrites_and_parameters() -> None:
+    from workbench.data.spark import translate
+
+    q = Sql()
+    text_value = "it's"
+    q.parts.append(
+        f"SELECT epoch_us(t) // {q.p(3_600_000_000)} AS b, "
+        f"quantile_cont(CASE WHEN isfinite(x) THEN x END, {q.p([0.1, 0.5])}::DOUBLE[]) AS q "
+        f"FROM production WHERE c = {q.p(text_value)} AND x < {q.p(0.25)} "
+        f"AND y > {q.p(float('-inf'))} GROUP BY ALL ORDER BY ALL LIMIT {q.p(5)}")
+    text, args = translate(q)
+    assert "UNIX_MICROS(CAST(t AS TIMESTAMP)) DIV 3600000000" in text
+    assert "PERCENTILE(CASE WHEN (ABS(x) < CAST('Infinity' AS DOUBLE))" in text
+    assert "ARRAY(0.1E0, 0.5E0)" in text and "x < 0.25E0" in text
+    assert "CAST('-Infinity' AS DOUBLE)" in text
+    assert "c = :p2" in text and args == {"p2": "it's"}  # strings stay parameters
+    assert "ORDER BY 1 NULLS LAST, 2 NULLS LAST LIMIT 5" in text
+    assert "ISFINITE" not in text and "EPOCH_US" not in text and "QUANTILE" not in text
+
+
+def test_quantiles_exact_like_duckdb(spark: Any) -> None:
+    from workbench.data.spark import SparkEngine
+
+    rng = np.random.default_rng(3)
+    values = np.r_[rng.lognormal(size=997), [np.nan, np.inf, -np.inf]]
+    engine = SparkEngine(session=spark)
+    engine.spark.createDataFrame([(float(v),) for v in values], "x double") \
+        .createOrReplaceTempView("v")
+    con = duckdb.connect()
+    con.register("v", pa.table({"x": values}))
+    probs = [i / 20 for i in range(21)]
+    q = Sql()
+    q.parts.append(f"SELECT quantile_cont(CASE WHEN isfinite(x) THEN x END, "
+                   f"{q.p(probs)}::DOUBLE[]) AS q FROM v")
+    want = np.asarray(con.execute(q.text, q.params).df()["q"].iloc[0], dtype=float)
+    got = np.asarray(engine.run(q)["q"].iloc[0], dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+def test_spark_types_read_as_duckdb_types(spark: Any, tmp_path: Path) -> None:
+    from workbench.data.spark import SparkEngine
+    from workbench.data.store import SourceSpec
+
+    table = pa.table({
+        "ts": pa.array([0, 1], pa.timestamp("us", tz="UTC")),
+        "naive": pa.array([0, 1], pa.timestamp("us")),
+        "d": pa.array([0, 1], pa.int32()).cast(pa.date32()),
+        "i": pa.array([1, 2], pa.int32()), "n": pa.array([1, 2], pa.int64()),
+        "x": pa.array([0.5, 1.5]), "s": pa.array(["a", "b"]), "b": pa.array([True, False]),
+        "l": pa.array([[1.0], [2.0]]),
+    })
+    for part in ("a", "b"):
+        pq.write_table(table, tmp_path / f"{part}.parquet")
+    engine = SparkEngine(session=spark)
+    engine.register("production_source",
+                    SourceSpec(path=str(tmp_path / "*.parquet"), kind="parquet"), "log")
+    assert engine.schema("production_source") == {
+        "ts": "TIMESTAMP WITH TIME ZONE", "naive": "TIMESTAMP", "d": "DATE", "i": "INTEGER",
+        "n": "BIGINT", "x": "DOUBLE", "s": "VARCHAR", "b": "BOOLEAN", "l": "DOUBLE[]"}
+
+
+def test_engine_config_keys(tmp_path: Path) -> None:
+    base = {"production": {"source": "x.parquet", "timestamp": "t", "prediction": "p"},
+            "reference": {"source": "r.parquet"}}
+    assert parse_incident(base, tmp_path / "i.toml").engine.kind == "duckdb"
+    engine = parse_incident({**base, "engine": {"kind": "spark", "master": "local[2]", "conf": {
+        "spark.sql.shuffle.partitions": 4, "spark.sql.adaptive.enabled": False}}},
+        tmp_path / "i.toml").engine
+    assert (engine.kind, engine.master) == ("spark", "local[2]")
+    assert dict(engine.conf) == {"spark.sql.shuffle.partitions": "4",
+                                 "spark.sql.adaptive.enabled": "false"}
+    with pytest.raises(ConfigError, match=r"\[engine\] kind must be one of duckdb, spark"):
+        parse_incident({**base, "engine": {"kind": "presto"}}, tmp_path / "i.toml")
+    with pytest.raises(ConfigError, match="unknown key 'mastr' in \\[engine\\]"):
+        parse_incident({**base, "engine": {"mastr": "local"}}, tmp_path / "i.toml")
+    with pytest.raises(ConfigError, match=r"\[engine\] conf must be a table"):
+        parse_incident({**base, "engine": {"conf": "x"}}, tmp_path / "i.toml")
+
+
+def test_engine_left_out_of_the_cache_key(small_sample_incident: Path) -> None:
+    from workbench.fingerprint import identity, key_of
+
+    incident = load_incident(small_sample_incident)
+    spark_one = with_engine(incident, "spark", "local[2]")
+    assert spark_one.engine.kind == "spark"
+    assert key_of(identity(incident, {})) == key_of(identity(spark_one, {}))
+
+
+def test_cli_engine_flag(small_sample_incident: Path, monkeypatch: pytest.MonkeyPatch,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`diagnose --engine spark --master URL` reaches the diagnosis as the incident's engine."""
+    import workbench.cache
+    from workbench.cli import main
+
+    seen = []
+
+    def fake(incident: Any, **_: Any) -> Any:
+        seen.append(incident.engine)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(workbench.cache, "cached_diagnose", fake)
+    main(["diagnose", str(small_sample_incident), "--engine", "spark", "--master", "local[3]",
+          "--json", "--quiet"])
+    assert [(e.kind, e.master) for e in seen] == [("spark", "local[3]")]
+    assert main(["diagnose", str(small_sample_incident), "--engine", "presto"]) != 0
+    capsys.readouterr()
