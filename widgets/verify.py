@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-import altair as alt
 import ipywidgets as w
-import pandas as pd
 import traitlets
 
 from widgets.charting import chart_widget
 from widgets.journal import JournalState
 from widgets.state import IncidentState, readable
+from workbench.charts import fix_comparison_chart
 from workbench.results import Diagnosis
 from workbench.verify import Replayer, Verification, record
 from workbench.verify.results import MetricEstimate
@@ -93,53 +92,6 @@ class FixState(traitlets.HasTraits):
         """The first replayed fix that restores the metric, else the first replayed."""
         return next((r for r in self.results if r.restores),
                     self.results[0] if self.results else None)
-
-
-def comparison_frame(results: Sequence[Verification]) -> pd.DataFrame:
-    """One row per bar: the metric as logged, then after each fix (value and interval)."""
-    if not results:
-        return pd.DataFrame(columns=["label", "value", "lower", "upper", "verdict", "order"])
-    rows = [_bar("incident as logged", results[0].primary.before, "", 0)]
-    rows += [_bar(r.fix.name, r.primary.after, r.verdict, i + 1) for i, r in enumerate(results)]
-    return pd.DataFrame(rows)
-
-
-def _bar(label: str, e: MetricEstimate, verdict: str, order: int) -> dict:
-    return {"label": label, "value": e.value, "lower": e.lower, "upper": e.upper,
-            "verdict": verdict or "as logged", "order": order}
-
-
-def fix_comparison_chart(results: Sequence[Verification], width: int = 520,
-                         height: int = 240) -> alt.LayerChart:
-    """The monitored metric per fix (bars with 95 % intervals) on the baseline's interval band."""
-    df = comparison_frame(results)
-    metric = results[0].metric if results else "metric"
-    name = metric.replace("_", " ")
-    base = results[0].primary.baseline if results else None
-    order = df.sort_values("order")["label"].tolist()
-    colors = alt.Scale(domain=["as logged", "restores", "insufficient"],
-                       range=["#9e9e9e", "#2e7d32", "#e45756"])
-    x = alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
-    bars = alt.Chart(df).mark_bar(width=46).encode(
-        x=x, y=alt.Y("value:Q", title=name),
-        color=alt.Color("verdict:N", scale=colors, title=None, legend=alt.Legend(orient="top")),
-        tooltip=["label:N", "verdict:N", alt.Tooltip("value:Q", format=".4f"),
-                 alt.Tooltip("lower:Q", format=".4f"), alt.Tooltip("upper:Q", format=".4f")])
-    errors = alt.Chart(df).mark_rule(strokeWidth=2, color="#333").encode(
-        x=x, y="lower:Q", y2="upper:Q")
-    layers: list = []
-    if base is not None and base.known:
-        band = pd.DataFrame({"lower": [base.lower], "upper": [base.upper],
-                             "value": [base.value], "what": ["baseline 95 % interval"]})
-        layers.append(alt.Chart(band).mark_rect(color="#2e7d32", opacity=0.18).encode(
-            y="lower:Q", y2="upper:Q",
-            tooltip=["what:N", alt.Tooltip("value:Q", format=".4f"),
-                     alt.Tooltip("lower:Q", format=".4f"), alt.Tooltip("upper:Q", format=".4f")]))
-        layers.append(alt.Chart(band).mark_rule(color="#2e7d32", strokeDash=[4, 3]).encode(
-            y="value:Q"))
-    return alt.layer(*layers, bars, errors).properties(
-        title=f"{name.capitalize()} after each fix (green band: baseline target)",
-        width=width, height=height)
 
 
 class VerifyView(w.VBox):

@@ -9,7 +9,8 @@ import pytest
 from widgets.app import open_state
 from widgets.journal import JournalState, JournalView
 from widgets.report import ReportView
-from widgets.verify import FixState, VerifyView, comparison_frame, fix_comparison_chart
+from widgets.verify import FixState, VerifyView
+from workbench.charts import comparison_frame, fix_comparison_chart
 
 pytestmark = pytest.mark.slow
 

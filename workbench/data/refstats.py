@@ -13,6 +13,7 @@ Entries are written to a temporary file and renamed, so a reader never sees half
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.config import Incident
+from workbench.data.fingerprints import code_digest, source
 from workbench.data.queries import BinSpec
 from workbench.data.schema import FeatureSpec
 
@@ -42,8 +44,6 @@ def reference_key(incident: Incident, features: Sequence[FeatureSpec],
                   binning: dict[str, Any]) -> str | None:
     """The key of the reference statistics of these features, or None when the reference
     cannot be fingerprinted (then nothing is cached)."""
-    from workbench.fingerprint import code_digest, key_of, source
-
     files = source(incident.reference.source, "reference data")
     if any("error" in f or f.get("missing") for f in files):
         return None
@@ -52,7 +52,8 @@ def reference_key(incident: Incident, features: Sequence[FeatureSpec],
                                                 sort_keys=True, default=str)),
              "features": [[f.name, f.kind.value, f.reference_type] for f in features],
              "binning": binning}
-    return key_of(ident)
+    text = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 class ReferenceStats:
