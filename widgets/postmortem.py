@@ -40,6 +40,9 @@ OUTCOME_TEXT = {
     "unknown": ("", "labels do not bear on it"),
 }
 
+# Entries that stay "open" until a verdict (notes and conclusions are not claims to settle).
+OPEN_KINDS = ("hypothesis", "check", "fix")
+
 
 class PostMortemState(traitlets.HasTraits):
     """The review of one closed investigation and its journal's timeline."""
@@ -228,7 +231,9 @@ class TimelineView(_StateView):
         items = self.state.timeline
         rows, classes = [], []
         for i in items:
-            outcome = i.outcome if i.outcome not in ("", "open") else (i.status or i.outcome)
+            outcome = i.outcome if i.outcome not in ("", "open") else (i.status or "")
+            if not outcome and i.kind in OPEN_KINDS:
+                outcome = "open"
             rows.append([when(i.time), esc(i.author), esc(i.kind + (" (review)" if i.review
                                                                    else "")),
                          esc(i.text), esc(outcome)])

@@ -274,8 +274,7 @@ def pin(journal: Journal, cached: CachedDiagnosis, text: str = "",
     d = cached.diagnosis
     top = d.top
     say = text or (f"Diagnosis {cached.key} pinned: the team acts on it (onset "
-                   f"{_when(d.onset)}, top suspect "
-                   f"{top.summary if top is not None else 'none'}).")
+                   f"{_when(d.onset)}, top suspect {_name(top)}).")
     return journal.record("note", say, author=author, params={
         "pin": PIN, "diagnosis_key": cached.key, "digest": digest(d), "onset": d.onset,
         "top": Suspect.of(top).to_dict() if top is not None else None})
@@ -584,6 +583,14 @@ def _value(estimate: Any) -> float | None:
     if isinstance(estimate, dict):
         estimate = estimate.get("value")
     return float(estimate) if isinstance(estimate, int | float) else None
+
+
+def _name(h: Hypothesis | None) -> str:
+    """A hypothesis in a few words: its signature and what it names."""
+    if h is None:
+        return "none"
+    named = [x for x in (h.feature, h.segment, h.change_id, h.model_version) if x]
+    return h.signature + (f" ({', '.join(named)})" if named else "")
 
 
 def _when(value: datetime | None) -> str:

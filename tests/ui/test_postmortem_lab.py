@@ -47,6 +47,8 @@ def test_postmortem_notebook_in_jupyterlab(page, tmp_path_factory, tmp_path, art
         expect(page.locator(".wb-pm-compare tr", has_text="log analysed")).to_contain_text(
             "grown")
         expect(chart_title(page, "as it was and today")).to_have_count(1, timeout=60_000)
+        page.locator(".wb-pm-compare").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "lab-postmortem-compare.png"))
         timeline = page.locator(".jp-OutputArea .wb-pm-timeline")
         expect(timeline).to_contain_text("basket_value served scaled since CHG-7")
         entries = timeline.locator("tr.wb-pm-entry")
