@@ -9,7 +9,6 @@ statistic is computed here: every number comes from the results.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
+from widgets.base import esc, section, table
 from widgets.charting import chart_widget
 from widgets.state import readable
 from widgets.style import CSS
@@ -25,7 +25,7 @@ from workbench.config import Incident
 from workbench.exceptions import WorkbenchError
 from workbench.lineage.ablate import ablate
 from workbench.lineage.manifest import Manifest, find_manifests
-from workbench.lineage.results import Ablation, Trace
+from workbench.lineage.results import Ablation, DataChange, Trace, label_value
 from workbench.lineage.runner import Runner
 from workbench.lineage.trace import trace
 
@@ -40,21 +40,10 @@ TRACE_CSS = """
 """
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _num(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "n/a"
     return f"{value:+.4f}" if signed else f"{value:.4f}"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], cls: str) -> str:
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return (f'<table class="wb-table {cls}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
 
 
 class TraceState(traitlets.HasTraits):
@@ -166,16 +155,16 @@ class TraceView(w.VBox):
         super().__init__([
             w.HTML(CSS + TRACE_CSS), self.status,
             w.HBox([self.good, self.bad, self.go]), self.charts["timeline"], self.verdict,
-            _heading("What differs", "Everything the two manifests record: data versions "
+            section("What differs", "Everything the two manifests record: data versions "
                      "(rows, label rate, distribution shift, segments), commits, config, "
                      "libraries."), self.diff,
-            _heading("Delta experiments", "The bad run re-run with one factor from the good "
+            section("Delta experiments", "The bad run re-run with one factor from the good "
                      "run, same seed. Grey: run-to-run noise (the baseline under other seeds)."),
             self.charts["effects"], self.experiments,
-            _heading("Bisect path", "Probes between the good and the bad run, in the order "
+            section("Bisect path", "Probes between the good and the bad run, in the order "
                      "they ran; a probe is bad when it is worse than the good reference by "
                      "more than the noise band."), self.charts["bisect"], self.bisect,
-            _heading("Ablation", "Each feature left out of both runs: the share of the "
+            section("Ablation", "Each feature left out of both runs: the share of the "
                      "regression that disappears with it."), self.charts["ablation"],
             self.ablation])
         self.add_class("wb-app")
@@ -193,9 +182,9 @@ class TraceView(w.VBox):
 
     def _on_status(self, change: dict | None = None) -> None:
         s = self.state
-        busy = f'<div class="wb-busy">Working: {_esc(s.busy)}…</div>' if s.busy else ""
+        busy = f'<div class="wb-busy">Working: {esc(s.busy)}…</div>' if s.busy else ""
         error = (f'<div class="wb-error wb-trace-error"><b>Cannot trace these runs.</b>\n'
-                 f"{_esc(s.error)}</div>") if s.error else ""
+                 f"{esc(s.error)}</div>") if s.error else ""
         self.status.value = busy + error
 
     def _on_result(self, change: dict | None = None) -> None:
@@ -219,7 +208,7 @@ class TraceView(w.VBox):
         self._chart("timeline", charts.run_timeline(s.manifests, metric, s.good, s.bad)
                     if s.manifests else None)
         self.verdict.value = (f'<div class="wb-trace-verdict"><b>Verdict.</b> '
-                              f"{_esc(t.verdict)}<br><small>{t.reruns} re-runs, {t.cached} "
+                              f"{esc(t.verdict)}<br><small>{t.reruns} re-runs, {t.cached} "
                               f"from cache, {t.seconds:.1f} s</small></div>") if t else ""
         self.diff.value = diff_html(t) if t else ""
         exp = t.experiments if t else None
@@ -233,10 +222,6 @@ class TraceView(w.VBox):
         self.ablation.value = ablation_html(ab) if ab else ""
 
 
-def _heading(title: str, hint: str) -> w.HTML:
-    return w.HTML(f"<h3>{_esc(title)}</h3><p><small>{_esc(hint)}</small></p>")
-
-
 def diff_html(t: Trace) -> str:
     """The differences as a table: factor, what, good, bad."""
     d = t.diff
@@ -244,36 +229,57 @@ def diff_html(t: Trace) -> str:
     for c in d.data:
         if not c.changed:
             continue
-        rows.append([f"data[{_esc(c.role)}]", "version",
-                     f"<code>{_esc((c.sha256_good or '')[:10])}</code> {_esc(_tail(c.path_good))}",
-                     f"<code>{_esc((c.sha256_bad or '')[:10])}</code> {_esc(_tail(c.path_bad))}"])
-        rows.append([f"data[{_esc(c.role)}]", "rows", _esc(c.rows_good), _esc(c.rows_bad)])
-        if c.label_rate_good is not None and c.label_rate_bad is not None:
-            rows.append([f"data[{_esc(c.role)}]", f"label rate (z = {c.label_z:.1f})",
-                         f"{c.label_rate_good:.2%}", f"{c.label_rate_bad:.2%}"])
-        for seg in [x for x in c.segments if x.significant][:3]:
-            rows.append([f"data[{_esc(c.role)}]", f"segment {_esc(seg.name)} label rate "
-                         f"(z = {seg.z:.1f})", f"{seg.label_rate_good:.1%}",
-                         f"{seg.label_rate_bad:.1%}"])
+        rows.append([f"data[{esc(c.role)}]", "version",
+                     f"<code>{esc((c.sha256_good or '')[:10])}</code> {esc(_tail(c.path_good))}",
+                     f"<code>{esc((c.sha256_bad or '')[:10])}</code> {esc(_tail(c.path_bad))}"])
+        rows.append([f"data[{esc(c.role)}]", "rows", esc(c.rows_good), esc(c.rows_bad)])
+        rows.extend([f"data[{esc(c.role)}]", *cells] for cells in label_rows(c))
         for shift in [x for x in c.shifts if x.severity != "stable"][:3]:
-            rows.append([f"data[{_esc(c.role)}]", f"{_esc(shift.column)} PSI",
+            rows.append([f"data[{esc(c.role)}]", f"{esc(shift.column)} PSI",
                          "", f"{shift.psi:.3f} ({shift.severity})"])
     if d.code_changed:
-        commits = "".join(f"<li><code>{_esc(c.short)}</code> {_esc(c.subject)}</li>"
+        commits = "".join(f"<li><code>{esc(c.short)}</code> {esc(c.subject)}</li>"
                           for c in d.commits)
-        files = ", ".join(f"<code>{_esc(f.path)}</code> ({_esc(f.status)})" for f in d.files)
+        files = ", ".join(f"<code>{esc(f.path)}</code> ({esc(f.status)})" for f in d.files)
         rows.append(["code", f"commit <details><summary>{len(d.commits)} commits, "
                      f"{len(d.files)} files</summary><ol>{commits}</ol>{files}</details>",
-                     f"<code>{_esc((d.commit_good or '')[:10])}</code>",
-                     f"<code>{_esc((d.commit_bad or '')[:10])}</code>"])
+                     f"<code>{esc((d.commit_good or '')[:10])}</code>",
+                     f"<code>{esc((d.commit_bad or '')[:10])}</code>"])
     for label, items in (("config", d.config), ("libraries", d.libraries),
                          ("platform", d.platform), ("seed", d.seeds)):
         for item in items:
-            rows.append([label, _esc(item.key), _esc(item.good), _esc(item.bad)])
+            rows.append([label, esc(item.key), esc(item.good), esc(item.bad)])
     if not rows:
         return "<p>The manifests record no difference.</p>"
-    return _table(["factor", "what", _esc(d.good) + " (good)", _esc(d.bad) + " (bad)"], rows,
+    return table(["factor", "what", esc(d.good) + " (good)", esc(d.bad) + " (bad)"], rows,
                   "wb-trace-diff")
+
+
+def label_rows(c: DataChange) -> list[list[str]]:
+    """(what, good, bad) rows of a data input's label: the rate of a binary label, the mean
+    (and median) of a numeric one, and the segments whose label moved significantly."""
+    rows = []
+    stat = f"{'t' if c.label_kind == 'numeric' else 'z'} = {c.label_z:.1f}" \
+        if c.label_z is not None else ""
+    name = esc(c.label or "label")
+    if c.label_rate_good is not None and c.label_rate_bad is not None:
+        rows.append([f"{name} rate ({stat})", f"{c.label_rate_good:.2%}",
+                     f"{c.label_rate_bad:.2%}"])
+    elif c.label_mean_good is not None or c.label_mean_bad is not None:
+        rows.append([f"mean {name} ({stat})", label_value(c.label_mean_good),
+                     label_value(c.label_mean_bad)])
+        if c.label_median_good is not None or c.label_median_bad is not None:
+            rows.append([f"median {name}", label_value(c.label_median_good),
+                         label_value(c.label_median_bad)])
+    for seg in [x for x in c.segments if x.significant][:3]:
+        binary = seg.label_rate_good is not None and seg.label_rate_bad is not None
+        what = "rate" if binary else "mean"
+        good, bad = ((f"{seg.label_rate_good:.1%}", f"{seg.label_rate_bad:.1%}") if binary else
+                     (label_value(seg.label_mean_good), label_value(seg.label_mean_bad)))
+        letter = "z" if binary else "t"
+        rows.append([f"segment {esc(seg.name)}: {name} {what} ({letter} = {seg.z:.1f})",
+                     good, bad])
+    return rows
 
 
 def experiments_html(t: Trace) -> str:
@@ -284,14 +290,14 @@ def experiments_html(t: Trace) -> str:
             ["good run's factors", _num(exp.good_value), _num(exp.gap, True), "the gap"]]
     for e in exp.effects:
         cls = "wb-bad" if e.factor == exp.culprit else ""
-        rows.append([f'<span class="{cls}">{_esc(e.factor)}</span> '
-                     f"<small>({_esc(e.description)})</small>", _num(e.metric_value),
-                     _num(e.recovery, True), _esc(e.verdict)])
+        rows.append([f'<span class="{cls}">{esc(e.factor)}</span> '
+                     f"<small>({esc(e.description)})</small>", _num(e.metric_value),
+                     _num(e.recovery, True), esc(e.verdict)])
     band = exp.noise
     note = (f"<small>Noise band ±{band.half_width:.4f} = {band.z:g} × √2 × std "
             f"{band.std:.4f} of {len(band.seeds)} seeds ({', '.join(map(str, band.seeds))})."
             f"</small>")
-    return _table(["run", _esc(exp.metric), "recovered", "verdict"], rows,
+    return table(["run", esc(exp.metric), "recovered", "verdict"], rows,
                   "wb-trace-experiments") + note
 
 
@@ -303,21 +309,25 @@ def bisect_html(t: Trace) -> str:
                "data with a snapshot series.</small></p>"
     items = "".join(
         f'<li><span class="wb-{s.verdict}">{s.verdict}</span> <code>'
-        f"{_esc(_tail(s.candidate)[:10])}</code> {_esc(s.label)} — {_num(s.metric_value)}"
+        f"{esc(_tail(s.candidate)[:10])}</code> {esc(s.label)} — {_num(s.metric_value)}"
         f"{' (cached)' if s.cached else ''}</li>" for s in b.steps)
     culprit = (f"<p>First bad {'commit' if b.kind == 'code' else 'snapshot'}: <code>"
-               f"{_esc(_tail(b.culprit)[:10])}</code> <b>{_esc(b.culprit_label)}</b> "
+               f"{esc(_tail(b.culprit)[:10])}</code> <b>{esc(b.culprit_label)}</b> "
                f"({b.reruns} re-runs for {len(b.candidates)} candidates, at most "
                f"{b.max_reruns}).</p>") if b.culprit else ""
-    return f'<ol class="wb-trace-bisect">{items}</ol>{culprit}'
+    others = "".join(
+        f"<p>Also bisected ({esc(o.kind)}): first bad <code>{esc(_tail(o.culprit)[:10])}"
+        f"</code> <b>{esc(o.culprit_label)}</b> ({o.reruns} re-runs).</p>"
+        for o in t.bisects if o is not b and o.culprit)
+    return f'<ol class="wb-trace-bisect">{items}</ol>{culprit}{others}'
 
 
 def ablation_html(a: Ablation) -> str:
     """The ablation table."""
-    rows = [[_esc(r.feature), _num(r.metric_bad), _num(r.delta_bad, True),
+    rows = [[esc(r.feature), _num(r.metric_bad), _num(r.delta_bad, True),
              _num(r.metric_good), "n/a" if r.gap_explained is None else f"{r.gap_explained:.0%}"]
             for r in a.rows]
-    return _table(["feature", "bad run without it", "change", "good run without it",
+    return table(["feature", "bad run without it", "change", "good run without it",
                    "gap explained"], rows, "wb-trace-ablation") + (
         f"<small>Noise band ±{a.band:.4f}; {a.reruns} re-runs, {a.cached} from cache."
         f"</small>")

@@ -108,3 +108,25 @@ def test_an_incidents_lineage_section_names_its_runs(sample):
     assert len(s.manifests) == 4
     without = TraceState.for_incident(replace(incident, lineage=None))
     assert "no [lineage] section" in without.error and not without.manifests
+
+
+def test_a_numeric_label_reads_as_its_mean_never_as_a_rate():
+    """A house-price label moved from 412,000 to 412 (thousands lost): the view shows means and
+    a Welch t, and a segment's means, never percentages."""
+    from widgets.trace import label_rows
+    from workbench.lineage.results import DataChange, SegmentShift
+
+    seg = SegmentShift("region", "north", 500, 480, None, None, z=-40.2, significant=True,
+                       label_mean_good=412_000.0, label_mean_bad=412.0, test="Welch t")
+    change = DataChange("train", "a.parquet", "b.parquet", "x", "y", True, label="sale_price",
+                        label_z=-40.2, label_kind="numeric", label_test="Welch t",
+                        label_mean_good=412_000.0, label_mean_bad=412.0,
+                        label_median_good=390_000.0, label_median_bad=390.0, segments=(seg,))
+    rows = label_rows(change)
+    assert rows == [["mean sale_price (t = -40.2)", "412,000", "412"],
+                    ["median sale_price", "390,000", "390"],
+                    ["segment region=north: sale_price mean (t = -40.2)", "412,000", "412"]]
+    assert not any("%" in cell for row in rows for cell in row)
+    binary = replace(change, label="is_fraud", label_kind="binary", label_rate_good=0.012,
+                     label_rate_bad=0.031, label_z=7.5, segments=())
+    assert label_rows(binary) == [["is_fraud rate (z = 7.5)", "1.20%", "3.10%"]]
