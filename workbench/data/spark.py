@@ -36,9 +36,10 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.config import SourceSpec
+from workbench.data.engines import EngineNotSupportedError
 from workbench.data.files import check_csv_headers, source_files
 from workbench.data.queries import Sql
-from workbench.exceptions import DataSourceError, WorkbenchError
+from workbench.exceptions import DataSourceError
 
 try:  # the engine is an optional extra: `pip install 'ml-incident-workbench[spark]'`
     from pyspark.errors import (
@@ -67,7 +68,7 @@ DEFAULT_MASTER = "local[*]"
 _lock = threading.Lock()
 
 
-class SparkUnavailableError(WorkbenchError):
+class SparkUnavailableError(EngineNotSupportedError):
     """The Spark engine was asked for but PySpark (or Java) is not installed."""
 
 
@@ -164,8 +165,8 @@ def _column_hash(arr: pa.Array) -> np.ndarray:
     return np.where(valid, h, _NULL_HASH)
 
 
-class EngineTypeError(WorkbenchError):
-    """A column type a Spark rewrite of a DuckDB function cannot take."""
+class EngineTypeError(EngineNotSupportedError):
+    """A column type a Spark rewrite of a DuckDB function cannot take (DECIMAL, nested)."""
 
 
 def duckdb_hash(columns: list[pa.Array]) -> np.ndarray:
