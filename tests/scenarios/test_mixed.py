@@ -22,7 +22,7 @@ def test_a_gradual_drift_of_several_features_names_each_with_its_share(diagnosed
     shares = d["decomposition"]["by_feature"]
     assert shares["distance_km"] > shares["prep_time_min"] > 0.1
     named = [h["feature"] for h in d["hypotheses"] if h["signature"] == "distribution_shift"]
-    assert named[:2] == ["distance_km", "prep_time_min"]
+    assert list(dict.fromkeys(named))[:2] == ["distance_km", "prep_time_min"]
 
 
 def test_a_category_training_never_saw_is_named_with_its_share(diagnosed):

@@ -118,7 +118,7 @@ def rank(triage: Triage, report: FeatureReport, changes: tuple[ChangeEvent, ...]
     cands += _skew_candidates(skew, changes)
     cands += _rollout_candidates(triage, versions, changes)
     cands += _serving_candidates(triage, serving, changes)
-    cands += _segment_candidates(triage, segments)
+    cands += _segment_candidates(triage, segments, repairs or {})
     cands += _change_candidates(changes, cands)
     cands += _concept_candidates(triage, report, max((c.score for c in cands), default=0.0),
                                  decomposition)
@@ -470,8 +470,12 @@ def _serving_candidates(triage: Triage, serving: tuple[ServingSignal, ...],
     return out
 
 
-def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...]) -> list[Candidate]:
+def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...],
+                        repairs: dict[str, float] | None = None) -> list[Candidate]:
+    """Segments holding the extra bad outcomes; the repair test's share (the segment excluded
+    from both windows) is their explained share where it ran."""
     out = []
+    repairs = repairs or {}
     for s in segments[:10]:
         lift = concentration(s)
         if s.excess_share < 0.3 or lift < 1.5 or s.specificity < 0.3:
@@ -481,14 +485,22 @@ def _segment_candidates(triage: Triage, segments: tuple[SegmentShift, ...]) -> l
                    f"{triage.metric.name.replace('_', ' ')} with {s.traffic_share:.0%} of "
                    f"traffic ({_num(s.metric_baseline)} -> {_num(s.metric_current)}) while the "
                    f"rest barely moved: look at what changed for that segment.")
-        out.append(Candidate(
-            "segment_regression", "input_data", score, summary, segment=f"{s.column}={s.value}",
-            evidence=[Evidence("excess_share", s.excess_share, s.traffic_share, "current",
-                               detail="share of excess bad outcomes vs share of traffic"),
-                      Evidence("segment_specificity", s.specificity, None, "current vs baseline",
-                               detail="1 - (rest's relative change / segment's relative change)"),
-                      Evidence(triage.metric.name, s.metric_current, s.metric_baseline,
-                               "current vs baseline")]))
+        segment = f"{s.column}={s.value}"
+        ev = [Evidence("excess_share", s.excess_share, s.traffic_share, "current",
+                       detail="share of excess bad outcomes vs share of traffic"),
+              Evidence("segment_specificity", s.specificity, None, "current vs baseline",
+                       detail="1 - (rest's relative change / segment's relative change)"),
+              Evidence(triage.metric.name, s.metric_current, s.metric_baseline,
+                       "current vs baseline")]
+        explained = None
+        if segment in repairs:
+            explained = Explained(repairs[segment], None, "repair")
+            ev.append(Evidence("repair_recovered_share", repairs[segment], None,
+                               "current vs baseline", None,
+                               "share of the change that disappears when this segment is left "
+                               "out of both windows"))
+        out.append(Candidate("segment_regression", "input_data", score, summary,
+                             segment=segment, evidence=ev, explained=explained))
     return out
 
 

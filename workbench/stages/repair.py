@@ -6,6 +6,12 @@ drawing from the baseline's shares), the model re-scores the sample, and the met
 recomputed on the same rows. The share of the gap the repair recovers is causal evidence the
 decomposition (a model-free split of correlations) cannot give: it is the model's own answer to
 "what if this input had not moved?". Needs the [model]; bounded rows keep it to a second or so.
+
+Segments are repaired by taking out their own change: the suspect segment value's rows of the
+current window keep their traffic but get the segment's baseline rate of the metric, and the
+share of the gap that disappears is the segment's recovered share (exact, from the logged
+outcome counts: one grouped scan, no sampling). Leaving the segment out altogether would also
+move the mix of the others, so a large bystander would show a large negative share.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import pandas as pd
 
 from workbench.data import ColumnKind, FeatureSpec, LogStore
 from workbench.results import FeatureDrift
+from workbench.stages import metrics
 from workbench.stages.metrics import METRICS
 from workbench.stages.samples import window_sample
 from workbench.stages.triage import Triage
@@ -25,12 +32,57 @@ SUSPECTS = 3  # the top shifted features repaired one by one
 
 def repair_shares(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ...],
                   seed: int = 0) -> dict[str, float]:
-    """Per top shifted feature: the share of the metric's change (model re-scored baseline vs
-    current sample) that mapping the feature back onto the baseline recovers."""
-    from workbench.explain.adapters import adapter_for
-
+    """The recovered share of each suspect, keyed as its hypothesis names it: per top shifted
+    feature (by name), the share of the metric's change (model re-scored baseline vs current
+    sample) that mapping the feature back onto the baseline recovers; per segment value (as
+    `column=value`), the share that taking out its own change removes."""
     if triage.onset is None or store.incident.model is None:
         return {}
+    return {**_feature_shares(store, triage, drift, seed), **segment_shares(store, triage)}
+
+
+def segment_shares(store: LogStore, triage: Triage) -> dict[str, float]:
+    """Per segment value (`column=value`): the share of the metric's gap between the windows
+    that disappears when the value's current rows are given its baseline rate (values the
+    baseline never had are left out), from the logged outcome counts."""
+    segments = list(store.roles.segments)
+    if triage.onset is None or not segments:
+        return {}
+    definition = METRICS[triage.metric.name]
+    df = store.segment_counts(segments, [triage.baseline, triage.current])
+    out = {}
+    for i, column in enumerate(segments):
+        part = df[df[f"s{i}"].notna()]
+        base = _terms(part[part["w"] == triage.baseline.name], f"s{i}", definition)
+        cur = _terms(part[part["w"] == triage.current.name], f"s{i}", definition)
+        num_b, den_b = base.sum()
+        num_c, den_c = cur.sum()
+        if den_b <= 0 or den_c <= 0 or num_c / den_c == num_b / den_b:
+            continue
+        m_base, m_cur = num_b / den_b, num_c / den_c
+        for value, (num_s, den_s) in cur.iterrows():
+            if value not in base.index or base.loc[value, "den"] <= 0:
+                continue
+            rate = base.loc[value, "num"] / base.loc[value, "den"]
+            repaired = (num_c - num_s + den_s * rate) / den_c
+            out[f"{column}={value}"] = float((m_cur - repaired) / (m_cur - m_base))
+    return out
+
+
+def _terms(rows: pd.DataFrame, key: str, definition: metrics.MetricDef) -> pd.DataFrame:
+    """The metric's numerator and denominator counts per segment value."""
+    def total(cols: tuple[str, ...]) -> pd.Series:
+        return sum((rows[c].astype(float).fillna(0.0) for c in cols),
+                   start=pd.Series(0.0, index=rows.index))
+    frame = pd.DataFrame({"value": rows[key].astype(str), "num": total(definition.numerator),
+                          "den": total(definition.denominator)})
+    return frame.groupby("value")[["num", "den"]].sum()
+
+
+def _feature_shares(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ...],
+                    seed: int) -> dict[str, float]:
+    from workbench.explain.adapters import adapter_for
+
     suspects = [d.feature for d in sorted(drift, key=lambda d: -d.psi_onset)
                 if d.psi_onset >= PSI_MODERATE / 2][:SUSPECTS]
     if not suspects:
