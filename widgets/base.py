@@ -159,6 +159,12 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "",
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+def facts(pairs: Iterable[tuple[str, str]], cls: str = "") -> str:
+    """Fact cards: each (label, already-escaped HTML value) as a small labelled box."""
+    cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in pairs)
+    return f'<div class="wb-facts{" " + cls if cls else ""}">{cards}</div>'
+
+
 def section(title: str, hint: str = "") -> w.HTML:
     """A section heading with a one-line hint."""
     small = f"<p class='wb-hint'>{esc(hint)}</p>" if hint else ""

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import ipywidgets as w
 
 from widgets.base import ChartSlot, View, error_panel, esc, fmt, is_rate, table, when
+from widgets.base import facts as fact_cards
 from widgets.state import IncidentState
 from workbench import charts
 from workbench.runbooks import runbook
@@ -85,9 +86,7 @@ class HeaderView(View):
             ("Window", f"{esc(when(d.window.start))} → {esc(when(d.window.end))}"),
             *_label_facts(d),
         ]
-        cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
-        self.html.value = (f'<div class="wb-title">{esc(d.incident)}</div>'
-                           f'<div class="wb-facts">{cards}</div>')
+        self.html.value = f'<div class="wb-title">{esc(d.incident)}</div>{fact_cards(facts)}'
 
 
 def _label_facts(d) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets.base import ChartSlot, View, esc, fmt, is_rate, section, table, when
+from widgets.base import facts as fact_cards
 from widgets.views import FeatureView, Syncing
 from workbench import charts
 from workbench.explain import drilldown
@@ -174,8 +175,7 @@ class SliceExplorer(Syncing, View):
             ("extra errors", f"{picked.excess:,.0f}"),
             ("share of all extra errors", f"{picked.score:.0%}"),
         ]
-        cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
-        self.numbers.value = note + f'<div class="wb-facts wb-slice-numbers">{cards}</div>'
+        self.numbers.value = note + fact_cards(facts, "wb-slice-numbers")
 
 
 def record_line(record: Any) -> str:
@@ -278,8 +278,7 @@ class RecordView(View):
             near = record.neighbours[0]
             facts.append(("nearest correct training row", f"score {near.score:.3f}, label "
                                                            f"{fmt(near.label)}"))
-        cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
-        self.facts.value = f'<div class="wb-facts wb-record-facts">{cards}</div>'
+        self.facts.value = fact_cards(facts, "wb-record-facts")
         self.shap.show(charts.shap_bars(record))
         positions = drilldown.record_positions(d, record)
         if positions:

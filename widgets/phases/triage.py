@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from widgets.base import ChartSlot, View, esc, fmt, is_rate, section, table, when
+from widgets.base import facts as fact_cards
 from widgets.views import LabelArrivalView, MetricView, NextStepView, SuspectsView
 from workbench import charts
 from workbench.stages.isolation import NEAR  # proximity from which an event is flagged
@@ -91,9 +92,8 @@ class SeverityView(View):
                                          f"{fmt(s.metric_current, pct)}"),
             ("rows since the split", f"{s.rows_current:,}"),
         ]
-        cards = "".join(f'<div class="wb-fact"><b>{esc(k)}</b>{v}</div>' for k, v in facts)
         return (f'<div class="wb-severity" data-who="{esc(who)}"><div class="wb-who">'
-                f"{esc(who)}</div><div class='wb-facts'>{cards}</div></div>")
+                f"{esc(who)}</div>{fact_cards(facts)}</div>")
 
 
 class AffectedView(View):
