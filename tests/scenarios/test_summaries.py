@@ -21,6 +21,8 @@ MEAN = re.compile(r"its mean moved ([+-][\d.]+) SD \(([-\d.e+]+) -> ([-\d.e+]+)"
 SPREAD = re.compile(r"its spread (grew|shrank) x([\d.]+)")
 MISSING = re.compile(r"its missing rate rose from ([\d.]+)% to ([\d.]+)%")
 RESIDUAL = re.compile(r"and (-?\d+)% is a change of the outcome")
+OUTSIDE = re.compile(r"([\d.]+)% of '[^']+' values since the onset lie outside training's "
+                     r"range \(vs ([\d.]+)% before")
 
 
 def _g(value: float) -> str:
@@ -48,6 +50,10 @@ def test_summaries_agree_with_the_evidence_beside_them(name, diagnosed):
             ratio = d["std_current"] / d["std_baseline"]
             assert (m.group(1) == "grew") == (ratio > 1)
             assert float(m.group(2)) == pytest.approx(ratio, abs=0.006)
+        if m := OUTSIDE.search(text):
+            assert float(m.group(1)) == pytest.approx(100 * d["outside_range_current"], abs=0.06)
+            assert float(m.group(2)) == pytest.approx(100 * d["outside_range_baseline"],
+                                                      abs=0.06)
         if m := MISSING.search(text):
             assert float(m.group(1)) == pytest.approx(100 * d["null_rate_baseline"], abs=0.06)
             assert float(m.group(2)) == pytest.approx(100 * d["null_rate_current"], abs=0.06)

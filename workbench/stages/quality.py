@@ -51,6 +51,7 @@ STALE_MIN_BUCKETS = 6
 STALE_MIN_ROWS = 30
 STALE_VARIED = 5
 STALE_BASELINE_SHARE = 0.1
+STALE_ROUNDING = 1e-6  # a spread this small relative to the mean is one value
 # Rows timestamped after the log's horizon: fewer than FUTURE_SHARE of the rows, separated
 # from the rest of the log by an empty stretch of at least FUTURE_GAP_BUCKETS buckets and
 # FUTURE_GAP (a clock set ahead, a default date far in the future). The log carries no ingestion
@@ -86,7 +87,7 @@ def find_faults(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ...]
         return ()
     faults = [*_null_jumps(drift, null_times or {}), *_unseen(store, triage, drift),
               *_type_drift(store, triage), *_duplicates(store, triage),
-              *_out_of_range(store, triage, drift), *_stale(store, triage),
+              *_out_of_range(store, triage, drift), *_stale(store, triage, drift),
               *_volume_drop(triage), *_future_timestamps(triage)]
     return tuple(sorted(faults, key=lambda f: -(f.current - f.baseline)))
 
@@ -193,15 +194,20 @@ def _out_of_range(store: LogStore, triage: Triage,
     return out
 
 
-def _stale(store: LogStore, triage: Triage) -> list[QualityFault]:
-    """Features frozen at one value over the current window while they varied before."""
+def _stale(store: LogStore, triage: Triage,
+           drift: tuple[FeatureDrift, ...]) -> list[QualityFault]:
+    """Features frozen at one value over the current window while they varied before.
+
+    Numeric features are only looked at when the drift table gives them no spread since the
+    onset, so a wide log pays for the few candidates, not for every column."""
     current, baseline = triage.current, triage.baseline
     if current.start is None or current.end is None or baseline.start is None:
         return []
     length = current.end - current.start
     if length < STALE_MIN_BUCKETS * triage.bucket_delta:
         return []
-    features = list(store.roles.features)
+    flat = {d.feature for d in drift if d.kind != "numeric" or _no_spread(d)}
+    features = [f for f in store.roles.features if f.name in flat]
     if not features:
         return []
     chunk_us = length // timedelta(microseconds=1)
@@ -234,6 +240,13 @@ def _stale(store: LogStore, triage: Triage) -> list[QualityFault]:
                 f"frozen at {frozen!r}; {varied:.0f} distinct values in a stretch as long "
                 f"before the onset", start=current.start))
     return out
+
+
+def _no_spread(d: FeatureDrift) -> bool:
+    """No spread since the onset, up to the rounding of a spread computed from sums."""
+    if d.std_current is None:
+        return False
+    return d.std_current <= STALE_ROUNDING * max(abs(d.mean_current or 0.0), 1e-12)
 
 
 def seasonal_expectation(n: np.ndarray, period: int, usable: np.ndarray,
