@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.data import ColumnKind, FeatureSpec
+from workbench.threads import small_fit
 
 if TYPE_CHECKING:
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -64,12 +65,15 @@ def train(frame: pd.DataFrame, features: tuple[FeatureSpec, ...],
     loss = np.abs(frame["_wb_score"].to_numpy(float) - frame["_wb_label"].to_numpy(float))
     fold = np.random.default_rng(seed).integers(0, FOLDS, len(frame))
     held = np.empty(len(frame))
-    for f in range(FOLDS):
-        test = fold == f
-        held[test] = _model(seed).fit(x[~test], loss[~test]).predict(x[test])
+    _model(seed)  # loads scikit-learn, so the thread limit below reaches its OpenMP pool
+    with small_fit():
+        for f in range(FOLDS):
+            test = fold == f
+            held[test] = _model(seed).fit(x[~test], loss[~test]).predict(x[test])
+        model = _model(seed).fit(x, loss)
     residual = loss - np.clip(held, 0.0, None)
-    return LossModel(_model(seed).fit(x, loss), features, levels, float(residual.var()),
-                     float(residual.mean()), len(frame))
+    return LossModel(model, features, levels, float(residual.var()), float(residual.mean()),
+                     len(frame))
 
 
 def per_bucket(model: LossModel, sample: pd.DataFrame, buckets: pd.Series,

@@ -16,6 +16,7 @@ from workbench.data import ColumnKind, LogStore
 from workbench.results import FeatureDrift, MultivariateDrift
 from workbench.stages.samples import window_sample
 from workbench.stages.triage import Triage
+from workbench.threads import small_fit
 
 SAMPLE_ROWS = 3_000  # per window (the first rows of the shared window sample)
 FOLDS = 3
@@ -75,16 +76,17 @@ def _cross_validated(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[floa
     rng = np.random.default_rng(seed)
     aucs, importances = [], []
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    for train, test in folds.split(x, y):
-        model = HistGradientBoostingClassifier(max_iter=30, learning_rate=0.2,
-                                               random_state=seed)
-        model.fit(x[train], y[train])
-        auc = roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])
-        aucs.append(auc)
-        lost = []
-        for j in range(x.shape[1]):
-            shuffled = x[test].copy()
-            shuffled[:, j] = rng.permutation(shuffled[:, j])
-            lost.append(auc - roc_auc_score(y[test], model.predict_proba(shuffled)[:, 1]))
-        importances.append(lost)
+    with small_fit():
+        for train, test in folds.split(x, y):
+            model = HistGradientBoostingClassifier(max_iter=30, learning_rate=0.2,
+                                                   random_state=seed)
+            model.fit(x[train], y[train])
+            auc = roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])
+            aucs.append(auc)
+            lost = []
+            for j in range(x.shape[1]):
+                shuffled = x[test].copy()
+                shuffled[:, j] = rng.permutation(shuffled[:, j])
+                lost.append(auc - roc_auc_score(y[test], model.predict_proba(shuffled)[:, 1]))
+            importances.append(lost)
     return aucs, importances
