@@ -139,7 +139,8 @@ class DuckDBEngine:
     def set_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         assert table == "_wb_positive"  # a fixed name, never user text
         cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({cols})")
+        # A table of the in-memory database, not TEMP: the cursors `batches` opens see it too.
+        self.con.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
         marks = ", ".join(f"$v{i}" for i in range(len(columns)))
         for row in rows:
             self.con.execute(f"INSERT INTO {table} VALUES ({marks})",
