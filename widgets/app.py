@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,27 +102,64 @@ class Workbench:
         self.state = state
         self._widgets: dict[str, w.Widget] = {}
         self._states: dict[str, Any] = {}
+        # While a background load runs, views are asked for as empty boxes, filled with the
+        # views once the results are in: each chart is then drawn once, with its final spec.
+        self._loading = False
+        self._placeholders: dict[str, w.VBox] = {}
+        self._verify_view: w.Widget | None = None
+        self._guard = threading.Lock()
 
     @classmethod
     def open(cls, incident: str | Path | None = None) -> Workbench:
         """Resolve the incident (argument, `?incident=` link, environment or the sample) and
-        diagnose it; problems show in the app, never as exceptions."""
+        diagnose it; problems show in the app, never as exceptions.
+
+        Served by Voila, the diagnosis runs in a thread: the page shows at once with the stage
+        being computed, and its views fill in when the results are ready (a moment when the
+        diagnosis is in the cache)."""
         state = open_state(incident)
+        wb = cls(state)
         if not state.error:
-            # Served by Voila: the page shows at once, with the stage being computed, and fills
-            # in when the diagnosis is ready (a moment when it is in the cache).
-            state.load(background=served_by_voila())
-        return cls(state)
+            if served_by_voila():
+                wb._loading = True
+                state.load(background=True, then=wb._fill_placeholders)
+            else:
+                state.load()
+        return wb
 
     def _get(self, name: str) -> w.Widget:
-        with self.state.lock:  # not while a background load publishes its results
-            return self._build(name)
+        with self._guard:
+            if self._loading and name != "top":
+                if name not in self._placeholders:
+                    box = w.VBox([])
+                    box.add_class("wb-app" if name != "verify_panel" else "wb-pending")
+                    self._placeholders[name] = box
+                return self._placeholders[name]
+        return self._build(name)
+
+    def _fill_placeholders(self) -> None:
+        """Build the views asked for during the load and put them in their boxes."""
+        filled: set[str] = set()
+        while True:
+            with self._guard:
+                pending = [n for n in self._placeholders if n not in filled]
+                if not pending:
+                    self._loading = False
+                    return
+            for name in sorted(pending, key=lambda n: n == "verify"):  # its panel first
+                widget = self._build(name)
+                if name == "verify" and self._verify_view is not None:
+                    self._fill_verify(widget, self._verify_view)
+                self._placeholders[name].children = (widget,)
+                filled.add(name)
 
     def _build(self, name: str) -> w.Widget:
         if name not in self._widgets:
             if name == "top":
                 widget = w.VBox([w.HTML(CSS), StatusView(self.state), HeaderView(self.state),
                                  WindowBar(self.state)])
+            elif name == "verify_panel":
+                return self._build_verify_panel()
             else:
                 widget = PHASES[name][1](self.state)
             widget.add_class("wb-app")
@@ -179,6 +217,9 @@ class Workbench:
     def verify_panel(self) -> w.VBox:
         """Fix verification, the journal and the report button as one widget (for
         `set_verify_view`); empty when the incident could not be opened."""
+        return self._get("verify_panel")
+
+    def _build_verify_panel(self) -> w.VBox:
         if "verify_panel" not in self._widgets:
             if self.state.error:  # the page already shows why the incident could not be opened
                 panel = w.VBox([])
@@ -195,11 +236,19 @@ class Workbench:
     def set_verify_view(self, widget: w.Widget | None) -> None:
         """Show a fix-and-verify widget (built over `self.state`) in phase 4; None restores
         the baseline/current comparison."""
-        slot = self.verify.slot
+        with self._guard:
+            if self._loading:  # applied when phase 4 is built
+                self._verify_view = widget
+                self._placeholders.setdefault("verify", w.VBox([]))
+                return
+        self._fill_verify(self._build("verify"), widget)
+
+    @staticmethod
+    def _fill_verify(verify: VerifyPhase, widget: w.Widget | None) -> None:
         if widget is None:
-            slot.clear()
+            verify.slot.clear()
         else:
-            slot.fill(widget)
+            verify.slot.fill(widget)
 
     def app(self) -> w.VBox:
         """Everything in one widget: the top bar and the four phases as tabs."""

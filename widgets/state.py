@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -112,12 +112,14 @@ class IncidentState(traitlets.HasTraits):
 
     # ---- public API ----------------------------------------------------------------------------
 
-    def load(self, background: bool = False) -> threading.Thread | None:
+    def load(self, background: bool = False,
+             then: Callable[[], None] | None = None) -> threading.Thread | None:
         """Open the incident and diagnose it; errors land in `error`, never as tracebacks.
 
         background: open the incident now, diagnose in a thread (returned) and publish the
-        results when they are ready. A page then shows at once, with `busy` naming the stage
-        being computed, instead of after the whole diagnosis (a cold visit of an app)."""
+        results when they are ready, then call `then` in that thread. A page then shows at
+        once, with `busy` naming the stage being computed, instead of after the whole
+        diagnosis (a cold visit of an app)."""
         with self.working("opening the incident"):
             try:
                 investigation = Investigation.open(self.incident_path)
@@ -130,12 +132,14 @@ class IncidentState(traitlets.HasTraits):
             self._recompute(full=True)
             return None
         self.busy = "diagnosing"  # shown until the thread reports its first stage
-        thread = threading.Thread(target=self._load_results, name="diagnosis", daemon=True)
+        thread = threading.Thread(target=self._load_results, args=(then,), name="diagnosis",
+                                  daemon=True)
         thread.start()
         return thread
 
-    def _load_results(self) -> None:
-        """The diagnosis and the results views asked for, including while it was computed."""
+    def _load_results(self, then: Callable[[], None] | None) -> None:
+        """The diagnosis and the results views asked for, including while it was computed;
+        then `then()`."""
         try:
             self._recompute(full=True)
             with self.lock:
@@ -143,6 +147,9 @@ class IncidentState(traitlets.HasTraits):
                         if getattr(self, n) is None and n not in self.problems}
                 if late and self.diagnosis is not None:
                     self._recompute(full=False, only=late)
+            if then is not None:
+                with self.working("drawing"):
+                    then()
         except Exception as exc:  # noqa: BLE001 - a thread has no one else to tell
             self.error = readable(exc)
         finally:
