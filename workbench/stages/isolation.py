@@ -13,6 +13,7 @@ from workbench.results import (
 from workbench.stages.context import Rollout, ServingSignal
 from workbench.stages.features import FeatureReport
 from workbench.stages.multivariate import AUC_SHIFT
+from workbench.stages.quality import OUT_OF_RANGE_FLOOR
 from workbench.stages.skew import SkewReport
 from workbench.stages.triage import Triage
 from workbench.stats.drift import PSI_MAJOR, PSI_MODERATE
@@ -155,7 +156,7 @@ def _input(report: FeatureReport, missing: tuple[str, ...],
     if faults:
         return LayerVerdict("input_data", "failing", _fault_headline(faults[0]), ev)
     outside = max(report.drift, key=lambda d: d.outside_range_current)
-    if worst.psi_onset >= PSI_MAJOR or outside.outside_range_current >= 0.05:
+    if worst.psi_onset >= PSI_MAJOR or outside.outside_range_current >= OUT_OF_RANGE_FLOOR:
         verdict = "failing"
     elif worst.psi_onset >= PSI_MODERATE:
         verdict = "suspect"

@@ -32,6 +32,9 @@ DUPLICATE_ROWS = 1_000_000
 # Share of current rows in categories outside training's top levels from which the categories
 # training never saw are looked up and named.
 UNSEEN_FLOOR = 0.005
+# Values outside training's range count from this absolute rise of their share: a few per cent
+# in the tails is what a larger log or a warm week brings beyond a training sample's extremes.
+OUT_OF_RANGE_FLOOR = 0.05
 # A bucket has a volume drop when its rows fall below VOLUME_RATIO of the seasonal expectation
 # with a z statistic (log ratio over the baseline's own bucket-to-bucket noise and the Poisson
 # noise of the expectation) of at most -Z_MIN; the expectation is the median of up to
@@ -172,7 +175,7 @@ def _out_of_range(store: LogStore, triage: Triage,
             continue
         jumped, z = is_jump(d.outside_range_baseline, d.rows_baseline, d.outside_range_current,
                             d.rows_current)
-        if jumped:
+        if jumped and d.outside_range_current - d.outside_range_baseline >= OUT_OF_RANGE_FLOOR:
             fired.append((d, z))
     if not fired:
         return []
