@@ -970,14 +970,14 @@ def chunk_distinct(roles: Roles, features: list[FeatureSpec], origin: datetime, 
                    start: datetime | None, end: datetime | None) -> Sql:
     """Per chunk of `chunk_us` microseconds counted from `origin` (chunk 0 starts there, earlier
     chunks are negative), in [start, end): rows, and per feature its non-null values (nn{i})
-    and (approximately) distinct values (d{i})."""
+    and distinct values (d{i})."""
     q = Sql()
     chunk = f"floor(({ts_expr(roles)} - {q.p(micros(origin))}) / {q.p(int(chunk_us))})"
     cols = []
     for i, f in enumerate(features):
         value = (finite(f.name) if f.kind is ColumnKind.NUMERIC
                  else f"CAST({quote_ident(f.name)} AS VARCHAR)")
-        cols.append(f"count({value}) AS nn{i}, approx_count_distinct({value}) AS d{i}")
+        cols.append(f"count({value}) AS nn{i}, count(DISTINCT {value}) AS d{i}")
     q.parts.append(
         f"SELECT CAST({chunk} AS BIGINT) AS chunk, count(*) AS n, {', '.join(cols)} "
         f"FROM production WHERE {where_window(q, roles, start, end)} GROUP BY 1 ORDER BY 1")
