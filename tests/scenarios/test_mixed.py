@@ -31,3 +31,12 @@ def test_a_category_training_never_saw_is_named_with_its_share(diagnosed):
     assert fault["feature"] == "payment_method"
     assert "'wallet'" in fault["detail"]
     assert fault["current"] == pytest.approx(0.25, abs=0.03)
+
+
+def test_when_the_concept_change_dominates_it_leads_and_the_shift_is_named(diagnosed):
+    d = diagnosed("mixed_churn_rival_offer_and_lighter_usage")
+    split = d["decomposition"]
+    assert split["residual"] > split["covariate"] > 0.03
+    assert d["hypotheses"][0]["signature"] == "concept_drift"
+    assert any(h["signature"] == "distribution_shift" and h["feature"] == "data_gb_30d"
+               for h in d["hypotheses"])

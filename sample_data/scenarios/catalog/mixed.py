@@ -110,4 +110,34 @@ GRADUAL_DELIVERY = Scenario(
     feature="distance_km", train_rows=10_000, with_model=False,
 )
 
-SCENARIOS = (MIXED_HOUSING, NEW_CATEGORY_CHURN, GRADUAL_DELIVERY)
+def cheaper_plans_nearby(raw: pd.DataFrame, weight: np.ndarray, rng: np.random.Generator) -> None:
+    """A price cut brings subscribers with lighter usage: data volume falls by up to 35 %."""
+    raw["data_gb_30d"] = np.round(raw["data_gb_30d"].to_numpy() * (1.0 - 0.35 * weight), 2)
+
+
+def rival_offer(raw: pd.DataFrame, log_odds: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """A rival's handset offer lures customers on monthly and annual contracts away."""
+    contract = raw["contract"].to_numpy()
+    return log_odds + active * effect(contract, {"monthly": 1.1, "annual": 0.7})
+
+
+MIXED_CHURN = Scenario(
+    name="mixed_churn_rival_offer_and_lighter_usage", domain=churn.DOMAIN,
+    title="More customers leaving without a retention offer since Monday",
+    summary="Two things at once: a rival's handset offer made customers on monthly and annual "
+            "contracts leave far more often at the same risk profile (a change of the relation, "
+            "concept drift, which dominates), while our own price cut brought lighter data "
+            "users (an input shift that explains little).",
+    signature="concept_drift", start="2026-10-05T00:00:00Z", days=14, rows=42_000,
+    bucket="1h", seed=604, onset="2026-10-12T08:00:00Z",
+    faults=(WorldChange("2026-10-12T08:00:00Z", change=cheaper_plans_nearby, ramp_days=0.5),
+            OutcomeChange("2026-10-12T08:00:00Z", change=rival_offer)),
+    releases=(Release("v12.7"),),
+    changes=(
+        Change("2026-10-07T10:00:00Z", "TEL-760", "infra", "Scoring API pods resized"),
+        Change("2026-10-12T07:00:00Z", "MKT-97", "config", "Autumn price cut on data plans"),
+    ),
+    with_model=False,
+)
+
+SCENARIOS = (MIXED_HOUSING, NEW_CATEGORY_CHURN, GRADUAL_DELIVERY, MIXED_CHURN)
