@@ -117,3 +117,20 @@ def test_result_is_json_serialisable(result):
     data = json.loads(text)
     assert data["onset"].endswith("Z")
     assert isinstance(datetime.fromisoformat(data["onset"].replace("Z", "+00:00")), datetime)
+
+
+# Statistics judged against a cut-off: each must carry the threshold it was judged against.
+JUDGED = ("psi", "change_proximity", "rollout_alignment", "max_feature_psi_onset",
+          "labelled_share_current", "skew_share_rows")
+
+
+def test_judged_evidence_carries_its_threshold(result):
+    from workbench.stages.isolation import NEAR
+    from workbench.stats.drift import PSI_MODERATE
+
+    judged = [(h.signature, e) for h in result.hypotheses for e in h.evidence
+              if e.statistic in JUDGED or e.statistic.startswith("share_buckets_")]
+    assert judged
+    assert [(sig, e.statistic) for sig, e in judged if e.threshold is None] == []
+    by_stat = {e.statistic: e.threshold for _, e in judged}
+    assert by_stat["psi"] == PSI_MODERATE and by_stat.get("change_proximity", NEAR) == NEAR

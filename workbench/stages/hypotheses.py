@@ -448,7 +448,7 @@ def _rollout_candidates(triage: Triage, versions: tuple[Rollout, ...],
         out.append(Candidate(
             "model_rollout", "model", score, summary, model_version=v.version,
             change_id=change.id if change else None, when=v.first_seen,
-            evidence=[Evidence("rollout_alignment", v.alignment, None, "series"),
+            evidence=[Evidence("rollout_alignment", v.alignment, None, "series", ALIGNED),
                       Evidence(triage.metric.name, v.metric_version, v.metric_previous,
                                f"{v.version} vs {v.previous}")]))
     return out
@@ -573,7 +573,7 @@ def _change_candidates(changes: tuple[ChangeEvent, ...],
                    f"moved with it.")
         out.append(Candidate(signature, layer, 0.15 * ch.proximity, summary, change_id=ch.id,
                              evidence=[Evidence("change_proximity", ch.proximity, None,
-                                                "change log")]))
+                                                "change log", NEAR)]))
     return out
 
 
