@@ -24,9 +24,11 @@ THEME    ?= light
 # What the on-call audience gets: no code, no tracebacks, kernels waiting for the channel.  The
 # settings live in config files: voila.json (every server: no code or tracebacks, idle kernels
 # of closed pages culled after 2 min, at most 8 kernels with a "busy, retry" page past that)
-# plus config/app/voila.json (`make app`: 3 pre-heated kernels, refilled 5 s after a visit) or
-# config/apps/voila.json (`make apps`: 2 pre-heated kernels of triage.ipynb waiting for their
-# link's `?incident=`).  A refill re-runs the notebook, whose diagnosis comes from the cache.
+# plus config/app/voila.json (`make app`: 3 pre-heated kernels, refilled 20 s after a visit: a
+# refill re-runs the page with the diagnosis from the cache, and 20 s keeps it off the CPU while
+# a burst of visitors' pages render; see benchmarks/bench_voila.py --only-channel) or
+# config/apps/voila.json (`make apps`: 3 pre-heated kernels of triage.ipynb that only import,
+# then wait for their link's `?incident=`; refilled 5 s after a visit).
 VOILA_ON_CALL := --theme=$(THEME)
 voila_config = --Voila.config_file_paths=$(CURDIR)/config/$(1) --Voila.config_file_paths=$(CURDIR)
 VOILA_APP_OPTS := --no-browser $(call voila_config,app) $(VOILA_ON_CALL)
