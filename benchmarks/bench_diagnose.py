@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -188,8 +189,29 @@ def measured(code_or_args: list[str], timeout: float | None = None,
     return data["wall"], data["rss"], data["out"], data["err"]
 
 
+def stage_times(config: Path, timeout: float | None = None) -> list[str]:
+    """Where a diagnosis spends its time: one more run without --json, whose progress lines on
+    stderr carry the seconds since start; returned with each stage's own share."""
+    command = [sys.executable, "-m", "workbench.cli", "diagnose", str(config), "--no-cache"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        err = done.stderr
+    except subprocess.TimeoutExpired as e:
+        err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+    steps = []
+    for line in err.splitlines():
+        match = re.match(r"\.\.\. (.*) \[(?:\d+/\d+, )?([\d.]+) s\]$", line)
+        if match:
+            steps.append((match.group(1), float(match.group(2))))
+    out = []
+    for (message, at), (_, until) in zip(steps, [*steps[1:], (None, None)], strict=True):
+        took = f"{until - at:7.1f} s" if until is not None else "      -  "
+        out.append(f"{at:7.1f} s {took}  {message[:90]}")
+    return out
+
+
 def run_size(rows: int, out: Path, generator: str, repeat: int,
-             timeout: float | None) -> dict:
+             timeout: float | None, stages: bool = False) -> dict:
     """Generate (if needed) and measure one log size; returns its figures."""
     config = out / "incident.toml"
     if not config.is_file():
@@ -230,6 +252,10 @@ def run_size(rows: int, out: Path, generator: str, repeat: int,
         top = result["hypotheses"][0] if result["hypotheses"] else {}
         print(f"  onset {result['onset']}, top: {top.get('signature')} {top.get('feature')} "
               f"{top.get('change_id')}", flush=True)
+    if stages:
+        print(f"  stages (a run without --json, load {load()}): started at, took, stage")
+        for line in stage_times(config, timeout):
+            print(f"    {line}", flush=True)
     return figures
 
 
@@ -247,6 +273,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each; best is reported")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds one diagnosis may take before it is stopped")
+    parser.add_argument("--stages", action="store_true",
+                        help="one more diagnosis per size, printing each stage's seconds")
     parser.add_argument("--delete-after", action="store_true",
                         help="remove each generated log once it is measured")
     args = parser.parse_args()
@@ -258,7 +286,8 @@ def main() -> None:
         suffix = "_duckdb" if args.generator == "duckdb" else ""
         out = args.out or ROOT / "benchmarks" / "out" / f"fraud_{rows}{suffix}"
         try:
-            runs.append(run_size(rows, out, args.generator, args.repeat, args.timeout))
+            runs.append(run_size(rows, out, args.generator, args.repeat, args.timeout,
+                                 args.stages))
         finally:
             if args.delete_after:
                 shutil.rmtree(out, ignore_errors=True)

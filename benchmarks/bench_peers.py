@@ -23,7 +23,7 @@ environment, created on first use (pip needs to reach the package registry):
     python3 -m venv benchmarks/out/peers-venv
     benchmarks/out/peers-venv/bin/pip install "evidently==0.7.23" "nannyml==0.13.1" "pandas<3"
 
-Usage: python benchmarks/bench_peers.py [--rows 1000000] [--repeat 1] [--skip-peers]
+Usage: python benchmarks/bench_peers.py [--rows 1000000] [--repeat 1] [--stages] [--skip-peers]
 A peer that cannot be installed or fails is reported as such, with its error, not timed.
 """
 
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_diagnose import load, measured  # noqa: E402
+from bench_diagnose import load, measured, stage_times  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "peers"
@@ -202,6 +202,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of each file")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; best is reported")
+    parser.add_argument("--stages", action="store_true",
+                        help="one more workbench run, printing each stage's seconds")
     parser.add_argument("--skip-peers", action="store_true", help="time the workbench only")
     args = parser.parse_args()
     out = OUT if args.rows == 1_000_000 else OUT.with_name(f"peers_{args.rows}")
@@ -232,6 +234,10 @@ def main() -> None:
 
     run("workbench diagnose", [sys.executable, "-m", "workbench.cli", "diagnose",
                                str(out / "incident.toml"), "--json", "--no-cache"])
+    if args.stages:
+        print(f"  workbench stages (a run without --json, load {load()}): started at, took, stage")
+        for line in stage_times(out / "incident.toml"):
+            print(f"    {line}", flush=True)
     peers_note = ""
     if not args.skip_peers:
         python, note = peer_python()
