@@ -62,6 +62,7 @@ BASE_CONF = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    "spark.log.level": "ERROR",  # the CLI's progress line, not Spark's warnings, on stderr
 }
 DEFAULT_MASTER = "local[*]"
 
