@@ -98,13 +98,13 @@ GRADUAL_DELIVERY = Scenario(
     summary="ETAs fell behind over three weeks as the service area grew into the suburbs: "
             "delivery distances grew by up to 80 % (beyond what training covered), new partner "
             "kitchens took longer and baskets grew; the distances explain most of it.",
-    signature="distribution_shift", start="2026-01-05T00:00:00Z", days=56, rows=36_000,
-    bucket="1d", seed=603, onset="2026-01-29T00:00:00Z", onset_tolerance_buckets=3,
-    faults=(WorldChange("2026-01-29T00:00:00Z", change=suburban_expansion, ramp_days=21),),
+    signature="distribution_shift", start="2025-12-20T00:00:00Z", days=75, rows=36_000,
+    bucket="1d", seed=603, onset="2026-01-13T00:00:00Z", onset_tolerance_buckets=3,
+    faults=(WorldChange("2026-01-13T00:00:00Z", change=suburban_expansion, ramp_days=21),),
     releases=(Release("v7.8.0"),),
     changes=(
-        Change("2026-01-12T09:00:00Z", "DEP-7930", "code", "Courier app: dark mode"),
-        Change("2026-02-10T03:00:00Z", "DEP-7941", "infra",
+        Change("2025-12-27T09:00:00Z", "DEP-7930", "code", "Courier app: dark mode"),
+        Change("2026-01-25T03:00:00Z", "DEP-7941", "infra",
                "ETA service moved to the new cluster"),
     ),
     feature="distance_km", train_rows=10_000, with_model=False,
