@@ -14,6 +14,7 @@ import pytest
 
 from workbench.config import ConfigError, load_incident, parse_incident, with_engine
 from workbench.data.queries import Sql
+from workbench.data.schema import quote_ident
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
@@ -81,6 +82,9 @@ def test_rewrites_and_parameters() -> None:
     assert "c = :p2" in text and args == {"p2": "it's"}  # strings stay parameters
     assert "ORDER BY 1 NULLS LAST, 2 NULLS LAST LIMIT 5" in text
     assert "ISFINITE" not in text and "EPOCH_US" not in text and "QUANTILE" not in text
+    odd = Sql()
+    odd.parts.append("SELECT " + quote_ident('we"ird`name x') + " AS v FROM production")
+    assert translate(odd) == ('SELECT `we"ird``name x` AS v FROM production', {})
 
 
 def test_quantiles_exact_like_duckdb(spark: Any) -> None:
