@@ -159,12 +159,13 @@ def generate_duckdb(rows: int, out: Path) -> None:
 
 
 def measured(code_or_args: list[str], timeout: float | None = None,
-             allow_failure: bool = False) -> tuple[float, float, str, str]:
+             allow_failure: bool = False) -> tuple[float, float, str, str, float]:
     """Run a command in a wrapper process that reports its own child's peak RSS.
 
-    Returns wall seconds, peak MiB, stdout and the tail of stderr. A command that fails, or runs
-    past ``timeout`` seconds (then it is killed), raises SystemExit unless ``allow_failure``;
-    with it, the wall is negated so the caller can tell.
+    Returns wall seconds, peak MiB, stdout, the tail of stderr and CPU seconds (user + system,
+    all threads: on a loaded machine it moves far less than the wall). A command that fails, or
+    runs past ``timeout`` seconds (then it is killed), raises SystemExit unless
+    ``allow_failure``; with it, the wall is negated so the caller can tell.
     """
     wrapper = (
         "import resource, subprocess, sys, time, json;"
@@ -176,8 +177,9 @@ def measured(code_or_args: list[str], timeout: float | None = None,
         " out=out.decode() if isinstance(out, bytes) else out;"
         " err=err.decode() if isinstance(err, bytes) else err"
         "\nw=time.perf_counter()-t;"
-        "m=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024;"
-        "print(json.dumps({'wall': w, 'rss': m, 'rc': rc, 'out': out, 'err': err[-3000:]}))"
+        "u=resource.getrusage(resource.RUSAGE_CHILDREN); m=u.ru_maxrss/1024;"
+        "print(json.dumps({'wall': w, 'rss': m, 'cpu': u.ru_utime + u.ru_stime, 'rc': rc,"
+        " 'out': out, 'err': err[-3000:]}))"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper, str(timeout or 0), *code_or_args],
                           capture_output=True, text=True, check=True)
@@ -185,8 +187,9 @@ def measured(code_or_args: list[str], timeout: float | None = None,
     if data["rc"] != 0:
         if not allow_failure:
             raise SystemExit(f"command failed ({data['rc']}): {code_or_args}\n{data['err']}")
-        return -data["wall"], data["rss"], data["out"], f"[{data['rc']}] {data['err']}"
-    return data["wall"], data["rss"], data["out"], data["err"]
+        return (-data["wall"], data["rss"], data["out"], f"[{data['rc']}] {data['err']}",
+                data["cpu"])
+    return data["wall"], data["rss"], data["out"], data["err"], data["cpu"]
 
 
 def stage_times(config: Path, timeout: float | None = None) -> list[str]:
@@ -229,7 +232,8 @@ def run_size(rows: int, out: Path, generator: str, repeat: int,
     print(f"log: {rows:,} rows, {size:,.0f} MiB of Parquet (load {load()})", flush=True)
     scans = [measured([sys.executable, "-c", BASELINE, glob_]) for _ in range(repeat)]
     scan = min(scans, key=lambda r: r[0])
-    print(f"  DuckDB full scan {scan[0]:.2f} s, {scan[1]:.0f} MiB (load {load()})", flush=True)
+    print(f"  DuckDB full scan {scan[0]:.2f} s, {scan[1]:.0f} MiB, CPU {scan[4]:.1f} s "
+          f"(load {load()})", flush=True)
     diags = []
     for _ in range(repeat):
         diags.append(measured([sys.executable, "-m", "workbench.cli", "diagnose", str(config),
@@ -238,14 +242,16 @@ def run_size(rows: int, out: Path, generator: str, repeat: int,
         if diags[-1][0] < 0:
             break
     diag = min(diags, key=lambda r: r[0] if r[0] >= 0 else float("inf"))
-    figures = {"rows": rows, "mib": size, "scan": scan[:2], "diag": diag[:2], "load": load()}
+    figures = {"rows": rows, "mib": size, "scan": scan[:2], "diag": diag[:2], "cpu": diag[4],
+               "load": load()}
     if diag[0] < 0:
         stages = [line for line in diag[3].splitlines() if line.strip()]
         print(f"  workbench diagnose FAILED after {-diag[0]:.1f} s, peak {diag[1]:.0f} MiB; "
               f"last output on stderr:\n    " + "\n    ".join(stages[-8:]), flush=True)
         figures["failed"] = stages[-8:]
         return figures
-    print(f"  workbench diagnose {diag[0]:.2f} s, {diag[1]:.0f} MiB (load {load()})", flush=True)
+    print(f"  workbench diagnose {diag[0]:.2f} s, {diag[1]:.0f} MiB, CPU {diag[4]:.1f} s "
+          f"(load {load()})", flush=True)
     text = diag[2]
     result = json.loads(text[text.index("{"):]) if text.strip().startswith("{") else {}
     if result:
@@ -291,12 +297,12 @@ def main() -> None:
         finally:
             if args.delete_after:
                 shutil.rmtree(out, ignore_errors=True)
-    print(f"\n{'log':>24}{'MiB':>9}{'scan s':>9}{'scan MiB':>10}{'diagnose s':>12}"
-          f"{'peak MiB':>10}{'load':>16}")
+    print(f"\n{'log':>14}{'MiB':>8}{'scan s':>8}{'scan MiB':>9}{'diagnose s':>12}"
+          f"{'CPU s':>8}{'peak MiB':>9}{'load':>16}")
     for r in runs:
         wall = f"{r['diag'][0]:.1f}" if "failed" not in r else f"fail {-r['diag'][0]:.0f}"
-        print(f"{r['rows']:>24,}{r['mib']:>9,.0f}{r['scan'][0]:>9.2f}{r['scan'][1]:>10.0f}"
-              f"{wall:>12}{r['diag'][1]:>10.0f}{r['load']:>16}")
+        print(f"{r['rows']:>14,}{r['mib']:>8,.0f}{r['scan'][0]:>8.2f}{r['scan'][1]:>9.0f}"
+              f"{wall:>12}{r['cpu']:>8.1f}{r['diag'][1]:>9.0f}{r['load']:>16}")
     for r in runs:
         if "failed" not in r:
             print(f"{r['rows']:,} rows: diagnose / scan: time {r['diag'][0] / r['scan'][0]:.2f}x,"
@@ -305,8 +311,9 @@ def main() -> None:
     if len(done) > 1:
         small, big = done[0], done[-1]
         print(f"{big['rows']:,} / {small['rows']:,} rows: diagnose time "
-              f"{big['diag'][0] / small['diag'][0]:.1f}x for {big['rows'] / small['rows']:.0f}x "
-              f"the rows (target: <= 12x for 10x)")
+              f"{big['diag'][0] / small['diag'][0]:.1f}x (CPU {big['cpu'] / small['cpu']:.1f}x) "
+              "for "
+              f"{big['rows'] / small['rows']:.0f}x the rows (target: <= 12x for 10x)")
 
 
 if __name__ == "__main__":

@@ -221,16 +221,18 @@ def main() -> None:
     def run(name: str, command: list[str]) -> None:
         best = None
         for _ in range(args.repeat):
-            wall, rss, stdout, err = measured(command, allow_failure=True)
+            wall, rss, stdout, err, cpu = measured(command, allow_failure=True)
             if wall < 0:
                 results[name] = {"error": err.strip().splitlines()[-1:] or ["failed"],
                                  "load": load()}
                 print(f"{name}: FAILED after {-wall:.1f} s: {err.strip()[-600:]}", flush=True)
                 return
             if best is None or wall < best[0]:
-                best = (wall, rss, stdout)
-        results[name] = {"wall": best[0], "rss": best[1], "out": best[2], "load": load()}
-        print(f"{name}: {best[0]:.2f} s, {best[1]:.0f} MiB (load {load()})", flush=True)
+                best = (wall, rss, stdout, cpu)
+        results[name] = {"wall": best[0], "rss": best[1], "out": best[2], "cpu": best[3],
+                         "load": load()}
+        print(f"{name}: {best[0]:.2f} s, {best[1]:.0f} MiB, CPU {best[3]:.1f} s (load {load()})",
+              flush=True)
 
     run("workbench diagnose", [sys.executable, "-m", "workbench.cli", "diagnose",
                                str(out / "incident.toml"), "--json", "--no-cache"])
@@ -267,12 +269,12 @@ def main() -> None:
     print(f"\n{args.rows:,} reference rows vs {args.rows:,} current rows, "
           f"{len(NUMERIC)} numeric + {len(CATEGORICAL)} categorical features; truly shifted: "
           f"{', '.join(SHIFTED)}")
-    print(f"{'':28}{'wall s':>9}{'peak MiB':>10}{'load at end':>16}")
+    print(f"{'':28}{'wall s':>9}{'CPU s':>9}{'peak MiB':>10}{'load at end':>16}")
     for name, r in results.items():
         if "wall" in r:
-            print(f"{name:28}{r['wall']:>9.2f}{r['rss']:>10.0f}{r['load']:>16}")
+            print(f"{name:28}{r['wall']:>9.2f}{r['cpu']:>9.1f}{r['rss']:>10.0f}{r['load']:>16}")
         else:
-            print(f"{name:28}{'failed':>9}{'':>10}{r['load']:>16}  {r['error'][0][:80]}")
+            print(f"{name:28}{'failed':>9}{'':>19}{r['load']:>16}  {r['error'][0][:80]}")
     if peers_note:
         print(peers_note)
     wb = results.get("workbench diagnose", {})
@@ -281,8 +283,9 @@ def main() -> None:
         peer = results.get(name, {})
         if "wall" in wb and "wall" in peer:
             speed, memory = peer["wall"] / wb["wall"], wb["rss"] / peer["rss"]
-            print(f"workbench vs {name}: {speed:.1f}x faster (target >= {target}x), "
-                  f"{memory:.2f} of its peak memory (target <= 0.5)")
+            print(f"workbench vs {name}: {speed:.1f}x faster (target >= {target}x; CPU time "
+                  f"{peer['cpu'] / wb['cpu']:.1f}x less), {memory:.2f} of its peak memory "
+                  f"(target <= 0.5)")
     if flagged:
         names = list(flagged)
         print(f"\n{'feature':10}{'shifted':>9}" + "".join(f"{n.split()[0]:>12}" for n in names))
