@@ -133,9 +133,10 @@ def carried(triage: Triage, split: datetime | None) -> dict[str, Any]:
 
 def _repairs(store: LogStore, triage: Triage, drift: tuple, say: Progress) -> dict[str, float]:
     """The repair test's recovered shares; an explanation problem never fails the diagnosis."""
-    if store.incident.model is None or triage.onset is None:
+    if triage.onset is None:
         return {}
-    say("repair: re-scoring the suspects mapped back onto the baseline")
+    say("repair: re-scoring the suspects mapped back onto the baseline" if store.incident.model
+        else "repair: the suspect segments given back their baseline rate")
     try:
         return repair_shares(store, triage, drift)
     except Exception as exc:  # noqa: BLE001 - the model's trouble is a note, not a failure

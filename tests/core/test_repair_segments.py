@@ -19,7 +19,8 @@ SHIFT_AT = LOG_START + timedelta(days=5, hours=14)
 
 
 @pytest.fixture(scope="module")
-def shares(tmp_path_factory) -> dict[str, float]:
+def config(tmp_path_factory):
+    """A regression log without a [model] whose apac rows go wrong from SHIFT_AT."""
     out = tmp_path_factory.mktemp("segments")
     base = generate(out, task="regression", rows=16_000, days=8, shift_at=None)
     prod = base.production.copy()
@@ -31,7 +32,12 @@ def shares(tmp_path_factory) -> dict[str, float]:
     text = base.config.read_text().replace(
         'source = "training.parquet"', f'source = {json.dumps(str(out / "training.parquet"))}')
     base.config.write_text(text)
-    with LogStore(load_incident(base.config)) as store:
+    return base.config
+
+
+@pytest.fixture(scope="module")
+def shares(config) -> dict[str, float]:
+    with LogStore(load_incident(config)) as store:
         triage = run_triage(store)
         assert triage.onset is not None
         return segment_shares(store, triage)
@@ -44,3 +50,14 @@ def test_leaving_the_broken_segment_out_recovers_the_change(shares):
 def test_leaving_a_bystander_out_recovers_little(shares):
     assert abs(shares["region=eu"]) < 0.35
     assert abs(shares["region=us"]) < 0.35
+
+
+def test_without_a_model_the_segment_hypothesis_is_explained_by_its_repair(config):
+    from workbench.diagnose import diagnose
+
+    incident = load_incident(config)
+    assert incident.model is None
+    d = diagnose(incident, attribution=False)
+    seg = next(h for h in d.hypotheses if h.segment == "region=apac")
+    assert seg.explained is not None and seg.explained.method == "repair"
+    assert seg.explained.share == pytest.approx(1.0, abs=0.15)

@@ -35,10 +35,12 @@ def repair_shares(store: LogStore, triage: Triage, drift: tuple[FeatureDrift, ..
     """The recovered share of each suspect, keyed as its hypothesis names it: per top shifted
     feature (by name), the share of the metric's change (model re-scored baseline vs current
     sample) that mapping the feature back onto the baseline recovers; per segment value (as
-    `column=value`), the share that taking out its own change removes."""
-    if triage.onset is None or store.incident.model is None:
+    `column=value`), the share that taking out its own change removes. Without a [model] only
+    the segments (their repair needs the logged outcomes alone)."""
+    if triage.onset is None:
         return {}
-    return {**_feature_shares(store, triage, drift, seed), **segment_shares(store, triage)}
+    features = _feature_shares(store, triage, drift, seed) if store.incident.model else {}
+    return {**features, **segment_shares(store, triage)}
 
 
 def segment_shares(store: LogStore, triage: Triage) -> dict[str, float]:
