@@ -13,9 +13,11 @@ import pytest
 # and a classifier without one whose upstream unit change shows in the data-quality stage.
 SCENARIOS = ("healthy_housing_daily", "upstream_churn_charge_in_cents")
 SAMPLE_ROWS = 60_000
-# Local mode for tests: two threads, two shuffle partitions, no UI, quiet logs.
+# Local mode for tests: two threads, two shuffle partitions, no UI, quiet logs; adaptive
+# execution off, which on results this small only adds planning rounds.
 TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-             "spark.ui.enabled": "false", "spark.driver.memory": "1g"}
+             "spark.ui.enabled": "false", "spark.driver.memory": "1g",
+             "spark.log.level": "ERROR", "spark.sql.adaptive.enabled": "false"}
 
 
 @pytest.fixture(scope="session")
