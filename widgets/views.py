@@ -97,7 +97,7 @@ def _label_facts(d) -> list[tuple[str, str]]:
         return []
     since = f" since {esc(when(labels.pending_since))}" if labels.pending_since else ""
     facts = [("Labels still missing",
-              f'<span class="wb-pending">{labels.pending_rows:,} rows{since} '
+              f'<span class="wb-labels-pending">{labels.pending_rows:,} rows{since} '
               f"({labels.pending_buckets} buckets)</span>")]
     est = d.estimation
     now = next((m for m in est.current if m.name == est.metric), None) if est else None

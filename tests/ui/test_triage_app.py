@@ -47,7 +47,12 @@ def test_triage_phase_names_the_culprit_and_the_change(voila_app, page, sample_i
     first = page.locator(".wb-suspects tbody tr").first.inner_text()
     assert truth["signature"] in first and truth["feature"] in first
     assert truth["change_id"] in first
-    expect(chart_title(page, "False positive rate per 1h")).to_have_count(1)
+    expect(chart_title(page, re.compile(r"^False positive rate per 1h$"))).to_have_count(1)
+    # The last buckets' labels are late: the estimate beside the realised rate, and the header
+    # says how many rows still wait.
+    expect(chart_title(page, "realised and estimated")).to_have_count(1)
+    expect(chart_title(page, re.compile(r"^label coverage$"))).to_have_count(1)
+    expect(page.locator(".wb-labels-pending")).to_contain_text("rows since")
     expect(page.locator(".vega-embed svg text", has_text=re.compile(r"^onset$")))\
         .to_have_count(1)
     onset = truth["onset"][:16].replace("T", " ")
