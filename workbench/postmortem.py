@@ -304,6 +304,9 @@ def open_as_was(incident: Incident, journal: Journal, *, key: str | None = None,
     wanted = key or (str(entry.params["diagnosis_key"]) if entry is not None else None)
     if wanted is None:
         latest = _reports(journal)
+        written = _from_latest_report(incident, journal, cache)
+        if written is not None:
+            return written
         if not latest:
             raise PostMortemError(
                 f"Nothing to review for {incident.title!r}: the journal {str(journal.path)!r} "
@@ -336,6 +339,24 @@ def open_as_was(incident: Incident, journal: Journal, *, key: str | None = None,
         f"investigation used, or open it from the post-mortem report's JSON "
         f"(report=<folder>/report.json). The review never substitutes a diagnosis of another "
         f"fingerprint.")
+
+
+def _from_latest_report(incident: Incident, journal: Journal,
+                        cache: DiagnosisCache) -> tuple[Pin, Diagnosis] | None:
+    """The whole diagnosis (series and histograms too) the latest report was written from, read
+    from the cache by the key and digest its journal entry names; None when it has none."""
+    entries = [e for e in journal.entries("report") if e.result.get("json")]
+    if not entries:
+        return None
+    last = entries[-1]
+    key, wanted = last.params.get("diagnosis_key"), last.params.get("diagnosis_digest")
+    if not key or not wanted:
+        return None
+    found = cache.load(incident, str(key))
+    if not isinstance(found, Diagnosis) or digest(found) != wanted:
+        return None
+    return Pin(str(key), str(wanted), "cache", str(cache.path(incident, str(key))),
+               time=last.time, author=last.author, entry=last.id), found
 
 
 def _reports(journal: Journal) -> list[Path]:
@@ -416,7 +437,7 @@ def review(investigation: Investigation, journal: Journal | None = None, *,
     """Open the investigation as it was and compare it with a fresh diagnosis of today's data
     (through the diagnosis cache, with the saved diagnosis' metric)."""
     incident = investigation.incident
-    journal = journal or Journal.for_incident(incident)
+    journal = journal if journal is not None else Journal.for_incident(incident)
     say = progress or (lambda _msg: None)
     say("opening the pinned diagnosis")
     pinned, was = open_as_was(incident, journal, key=key, report=report,

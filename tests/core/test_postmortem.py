@@ -306,3 +306,23 @@ def test_a_saved_diagnosis_without_series_is_checked_on_its_counts(result):
     assert labels.labelled_was == full.labelled_was
     assert labels.realised_was == pytest.approx(full.realised_was)
     assert (labels.realised_now, labels.outcome) == (full.realised_now, full.outcome)
+
+
+def test_a_written_report_names_its_diagnosis_so_the_review_reopens_it_whole(scenario, tmp_path):
+    """Nothing pinned, one report written: its journal entry names the diagnosis' cache key and
+    digest, so the review reads the whole diagnosis (series included) from the cache."""
+    from workbench.report import write_report
+
+    incident = load_incident(scenario.config)
+    journal = Journal.for_incident(incident, path=tmp_path / "journal.jsonl")
+    write_report(incident, tmp_path / "report", journal=journal)
+    (entry,) = journal.entries("report")
+    key = entry.params["diagnosis_key"]
+    assert key and entry.params["diagnosis_digest"]
+    found, diagnosis = open_as_was(incident, journal)
+    assert (found.source, found.key, found.entry) == ("cache", key, entry.id)
+    assert found.digest == entry.params["diagnosis_digest"] == digest(diagnosis)
+    assert diagnosis.series  # the whole diagnosis, not the report's copy without series
+    DiagnosisCache().clear()  # gone from the cache: the report's own copy stands in
+    again, copy = open_as_was(incident, journal)
+    assert again.source == "report" and copy.series == () and again.digest == found.digest

@@ -15,6 +15,7 @@ from workbench.cache import cached_diagnose
 from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.journal import Journal, check_writable_location, slug, workbench_home
+from workbench.postmortem import digest
 from workbench.report.build import build_report
 from workbench.report.document import to_html, to_markdown
 from workbench.report.model import ChartRef, PostMortem
@@ -60,19 +61,22 @@ def write_report(incident: Incident | str | Path, out_dir: str | Path | None = N
 
     diagnosis: the diagnosis to report (default: the cached one, computed once when missing).
     fix: verify this `[[fixes]]` entry against it (recorded in the journal) unless a
-    `verification` is given. record: add a "report" entry to the journal.
+    `verification` is given. record: add a "report" entry to the journal, naming the diagnosis
+    by its cache key (when known) and content digest, so a post-mortem review reopens it whole.
     """
     say = progress or (lambda _msg: None)
     if not isinstance(incident, Incident):
         incident = load_incident(incident)
     folder = Path(out_dir) if out_dir is not None else default_report_dir(incident)
     check_writable_location(folder, incident, "report")
-    journal = journal or Journal.for_incident(incident)
+    journal = journal if journal is not None else Journal.for_incident(incident)
     own = store is None
     store = store or LogStore(incident)
+    key = None  # the diagnosis cache key, when the report computed or loaded it there
     try:
         if diagnosis is None:
-            diagnosis = cached_diagnose(incident, store=store, progress=say).diagnosis
+            found = cached_diagnose(incident, store=store, progress=say)
+            diagnosis, key = found.diagnosis, found.key
         if verification is None and fix is not None:
             verification = verify_fix(incident, fix, store=store, diagnosis=diagnosis,
                                       progress=say, journal=journal)
@@ -89,7 +93,8 @@ def write_report(incident: Incident | str | Path, out_dir: str | Path | None = N
         journal.record("report", f"Post-mortem report written to {files.html}",
                        params={"config": str(incident.path) if incident.path else None,
                                "out": str(folder), "fix": fix or (verification.fix.name
-                                                                  if verification else None)},
+                                                                  if verification else None),
+                               "diagnosis_key": key, "diagnosis_digest": digest(diagnosis)},
                        result=files.to_dict())
     return report, files
 
