@@ -22,7 +22,6 @@ from workbench.config import EngineSection, Incident, SourceSpec
 from workbench.data import queries
 from workbench.data.files import check_csv_headers, source_files
 from workbench.data.queries import Sql
-from workbench.data.schema import quote_ident
 from workbench.exceptions import DataSourceError, WorkbenchError
 
 
@@ -73,7 +72,7 @@ class DuckDBEngine:
     def __init__(self, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 2)}")
+        self.con.execute(queries.set_threads(threads or os.cpu_count() or 2).text)
         self.con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             self.con.execute("SET memory_limit = $m", {"m": memory_limit})
@@ -109,8 +108,7 @@ class DuckDBEngine:
         alias = self._attached.get(key)
         if alias is None:
             alias = f"src_{len(self._attached)}"
-            literal = "'" + key.replace("'", "''") + "'"  # a path, escaped as a SQL literal
-            self.con.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)")
+            self.con.execute(queries.attach_read_only(key, alias).text)
             self._attached[key] = alias
         tables = self.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = $db "
@@ -124,7 +122,7 @@ class DuckDBEngine:
             raise DataSourceError(
                 f"The DuckDB file {spec.path!r} has no table {spec.table!r}.{hint} Tables: "
                 f"{', '.join(sorted(names)) or 'none'}. Fix the 'file.duckdb:table' source.")
-        return self.con.sql(f"SELECT * FROM {alias}.{quote_ident(spec.table or '')}")
+        return self.con.sql(queries.attached_table(alias, spec.table or "").text)
 
     def schema(self, view: str) -> dict[str, str]:
         rows = self.con.execute(queries.view_query("describe", view).text).fetchall()
@@ -137,14 +135,12 @@ class DuckDBEngine:
         self.con.execute(q.text, q.params or None)
 
     def set_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        assert table == "_wb_positive"  # a fixed name, never user text
-        cols = ", ".join(f"{quote_ident(c)} VARCHAR" for c in columns)
+        assert table == queries.POSITIVE_TABLE  # a fixed name, never user text
+        create, insert = queries.positive_table(columns)
         # A table of the in-memory database, not TEMP: the cursors `batches` opens see it too.
-        self.con.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
-        marks = ", ".join(f"$v{i}" for i in range(len(columns)))
+        self.con.execute(create.text)
         for row in rows:
-            self.con.execute(f"INSERT INTO {table} VALUES ({marks})",
-                             {f"v{i}": v for i, v in enumerate(row)})
+            self.con.execute(insert.text, {f"v{i}": v for i, v in enumerate(row)})
 
     def batches(self, q: Sql, batch_rows: int) -> Iterator[pd.DataFrame]:
         cursor = self.con.cursor()  # a cursor of its own: the store stays usable meanwhile

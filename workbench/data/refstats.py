@@ -28,7 +28,7 @@ from workbench.data.fingerprints import code_digest, source
 from workbench.data.queries import BinSpec
 from workbench.data.schema import FeatureSpec
 
-FORMAT = 1  # bump when the stored form changes meaning
+FORMAT = 2  # bump when the stored form changes meaning
 FOLDER = "reference"
 MAX_ENTRIES = 64  # per cache folder, the most recently used kept
 
@@ -65,11 +65,12 @@ class ReferenceStats:
     def load(self, key: str, features: Sequence[FeatureSpec]
              ) -> tuple[list[BinSpec], pd.DataFrame] | None:
         """The stored bins (in the order of `features`) and counts of a key, or None."""
-        meta, counts = self.root / f"{key}.json", self.root / f"{key}.parquet"
+        meta = self.root / f"{key}.json"
         try:
             doc = json.loads(meta.read_text(encoding="utf-8"))
-            frame = pd.read_parquet(counts)
-        except (OSError, ValueError):
+            stored = doc["counts"]
+            frame = pd.DataFrame(stored["columns"]).astype(stored["dtypes"])
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         if doc.get("format") != FORMAT or doc.get("key") != key:
             return None
@@ -84,15 +85,16 @@ class ReferenceStats:
         return specs, frame
 
     def save(self, key: str, specs: Sequence[BinSpec], counts: pd.DataFrame) -> None:
-        """Store a key's bins and counts (the counts first: the JSON file marks it complete).
-        A folder that cannot be written is no failure: the statistics are recomputed."""
+        """Store a key's bins and counts in one JSON file (a few hundred rows; floats as
+        Python writes them, so they read back exactly). A folder that cannot be written is no
+        failure: the statistics are recomputed."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            self._write(self.root / f"{key}.parquet",
-                        lambda path: counts.to_parquet(path, index=False))
             doc = {"format": FORMAT, "key": key,
                    "bins": [{"name": s.feature.name, "edges": list(s.edges),
-                             "levels": list(s.levels)} for s in specs]}
+                             "levels": list(s.levels)} for s in specs],
+                   "counts": {"columns": {c: counts[c].tolist() for c in counts.columns},
+                              "dtypes": {c: str(t) for c, t in counts.dtypes.items()}}}
             self._write(self.root / f"{key}.json",
                         lambda path: Path(path).write_text(json.dumps(doc), encoding="utf-8"))
         except OSError:
@@ -126,7 +128,6 @@ class ReferenceStats:
         for old in entries[MAX_ENTRIES:]:
             with contextlib.suppress(OSError):
                 old.unlink()
-                old.with_suffix(".parquet").unlink()
 
 
 def _mtime(path: Path) -> float:

@@ -38,7 +38,7 @@ import pyarrow as pa
 from workbench.config import SourceSpec
 from workbench.data.engines import EngineNotSupportedError
 from workbench.data.files import check_csv_headers, source_files
-from workbench.data.queries import Sql
+from workbench.data.queries import POSITIVE_TABLE, Sql
 from workbench.exceptions import DataSourceError
 
 try:  # the engine is an optional extra: `pip install 'ml-incident-workbench[spark]'`
@@ -451,7 +451,7 @@ class SparkEngine:
         self.spark.sql(text, args=args or None)
 
     def set_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        assert table == "_wb_positive"  # a fixed name, never user text
+        assert table == POSITIVE_TABLE  # a fixed name, never user text
         schema = ", ".join(f"`{c}` STRING" for c in columns)
         self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(table)
 

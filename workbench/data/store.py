@@ -235,7 +235,7 @@ class LogStore:
                 for role, rule in zip(("label", "decision"), rules, strict=True)
                 if rule is not None and rule.positive is not None]
         with self._lock:
-            self.engine.set_rows("_wb_positive", ["role", "v"], rows)
+            self.engine.set_rows(queries.POSITIVE_TABLE, ["role", "v"], rows)
 
     def _unusable_columns(self, schema: dict[str, str], reference: bool = False) -> list[str]:
         """Columns of nested types that no role names: left out of the view, with a note."""
