@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import (
     REPO_ROOT,
@@ -53,8 +54,14 @@ def wait_rendered(page: Page, ready: str, charts: int, url=None, timeout_ms: int
     if cell_error.count():
         log = url.log_tail() if url is not None else ""
         pytest.fail(f"A notebook cell raised in Voila:\n{log}")
-    page.wait_for_function(f"document.querySelectorAll({TITLES!r}).length >= {charts}",
-                           timeout=timeout_ms)
+    try:
+        page.wait_for_function(f"document.querySelectorAll({TITLES!r}).length >= {charts}",
+                               timeout=timeout_ms)
+    except PlaywrightTimeout:
+        drawn = titles(page)
+        log = url.log_tail() if url is not None else ""
+        pytest.fail(f"{len(drawn)} of {charts} charts drawn after {timeout_ms / 1000:.0f} s: "
+                    f"{drawn}\n{log}")
 
 
 def titles(page: Page) -> list[str]:
