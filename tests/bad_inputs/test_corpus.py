@@ -33,6 +33,9 @@ from tests.bad_inputs import (
 from tests.bad_inputs.base import Builder
 from tests.bad_inputs.case import CASES, Case
 
+# A numeric warning is printed on a user's terminal: every case must run without one.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 # Importing a case module registers its cases; they run in this order of modules.
 MODULES = (cases_config, cases_cli, cases_sources, cases_values, cases_changes, cases_model,
            cases_more)

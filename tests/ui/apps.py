@@ -59,9 +59,23 @@ def wait_rendered(page: Page, ready: str, charts: int, url=None, timeout_ms: int
                                timeout=timeout_ms)
     except PlaywrightTimeout:
         drawn = titles(page)
+        status = page.locator(".wb-status").first.inner_text() if page.locator(
+            ".wb-status").count() else ""
         log = url.log_tail() if url is not None else ""
         pytest.fail(f"{len(drawn)} of {charts} charts drawn after {timeout_ms / 1000:.0f} s: "
-                    f"{drawn}\n{log}")
+                    f"{drawn}\nstatus: {status!r}\n{log}\n{kernel_stacks()}")
+
+
+def kernel_stacks() -> str:
+    """The Python stacks of the running ipykernels, when py-spy is installed (why a page hangs)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        return ""
+    pids = subprocess.run(["pgrep", "-f", "ipykernel_launcher"], capture_output=True,
+                          text=True).stdout.split()
+    dumps = [subprocess.run([str(spy), "dump", "--pid", pid], capture_output=True, text=True,
+                            timeout=60).stdout for pid in pids]
+    return "\n".join(dumps)
 
 
 def titles(page: Page) -> list[str]:

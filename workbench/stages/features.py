@@ -132,7 +132,11 @@ def _std(counts: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> float | N
     if n < 2:
         return None
     mean = sums.sum() / n
-    return float(np.sqrt(max(squares.sum() / n - mean * mean, 0.0) * n / (n - 1)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        variance = squares.sum() / n - mean * mean
+    if not np.isfinite(variance):  # sums of squares beyond float range: no spread to report
+        return None
+    return float(np.sqrt(max(variance, 0.0) * n / (n - 1)))
 
 
 def _drift(spec: BinSpec, ref: tuple[np.ndarray, ...], base: tuple[np.ndarray, ...],

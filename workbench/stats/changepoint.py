@@ -72,6 +72,11 @@ def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
     phases = _phases(idx, phase)
     n_phases = int(phases.max()) + 1
     v, w = v[idx], w[idx]
+    # The F statistic is scale-free: work on values scaled to at most 1, so squares of huge
+    # values (a feature logged in the wrong unit) cannot overflow.
+    scale_v = float(np.max(np.abs(v)))
+    scale_v = scale_v if np.isfinite(scale_v) and scale_v > 0 else 1.0
+    v = v / scale_v
     # Residuals from the per-phase weighted means (one mean when there is no cycle).
     wp = np.bincount(phases, weights=w, minlength=n_phases)
     mp = np.bincount(phases, weights=w * v, minlength=n_phases) / np.where(wp > 0, wp, 1)
@@ -103,8 +108,8 @@ def best_split(values: np.ndarray, weights: np.ndarray, min_size: int = 3,
         hi += 1
     return ChangePoint(
         index=int(idx[k]),
-        before=float(np.average(v[:k], weights=w[:k])),
-        after=float(np.average(v[k:], weights=w[k:])),
+        before=float(np.average(v[:k], weights=w[:k])) * scale_v,
+        after=float(np.average(v[k:], weights=w[k:])) * scale_v,
         f_stat=float(f[best]),
         threshold=f_threshold(n),
         low=int(idx[int(ks[lo])]),
