@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,15 @@ from workbench.incidents import ENV_INCIDENTS_DIR, allowed_roots, resolve_incide
 
 if TYPE_CHECKING:
     from widgets.trace import TraceState
+
+# A page restores its widgets from the kernel in two steps: every widget's state at once, then
+# each model in turn. ipywidgets' front end drops an update that arrives between the two for a
+# model not yet built (voila-dashboards/voila#1101), and the loading thread fills the views
+# whenever the diagnosis is ready, which may be just then: the page keeps an empty box for
+# good. So once the load is over, the app's final state is sent again after these delays
+# (seconds from the end of the load): a page that lost an update is repaired; an up-to-date
+# page redraws nothing, since no value changes.
+RESYNC_DELAYS = (2.0, 10.0, 30.0)
 
 PHASES = {
     "triage": ("1 · Triage", TriagePhase),
@@ -122,7 +133,10 @@ class Workbench:
         if not state.error:
             if served_by_voila():
                 wb._loading = True
-                state.load(background=True, then=wb._fill_placeholders)
+                loading = state.load(background=True, then=wb._fill_placeholders)
+                if loading is not None:
+                    threading.Thread(target=wb.resync_after, args=(loading,), daemon=True,
+                                     name="resync").start()
             else:
                 state.load()
         return wb
@@ -152,6 +166,26 @@ class Workbench:
                     self._fill_verify(widget, self._verify_view)
                 self._placeholders[name].children = (widget,)
                 filled.add(name)
+
+    def resync_after(self, loading: threading.Thread,
+                     delays: Iterable[float] | None = None) -> None:
+        """Once `loading` is over, send the app's state again at each delay (RESYNC_DELAYS)."""
+        loading.join()
+        waited = 0.0
+        for delay in RESYNC_DELAYS if delays is None else delays:
+            time.sleep(max(delay - waited, 0.0))
+            waited = delay
+            self.resync()
+
+    def resync(self) -> int:
+        """Send the full state of every widget the app shows again; returns how many."""
+        with self._guard:
+            roots = [*self._widgets.values(), *self._placeholders.values()]
+        sent = 0
+        for widget in _displayed(roots):
+            widget.send_state()
+            sent += 1
+        return sent
 
     def _build(self, name: str) -> w.Widget:
         if name not in self._widgets:
@@ -267,6 +301,19 @@ class Workbench:
             app.state = self.state
             self._widgets["app"] = app
         return self._widgets["app"]
+
+
+def _displayed(roots: Iterable[w.Widget]) -> Iterator[w.Widget]:
+    """Each open widget under `roots` (through box children) once, parents first."""
+    seen: set[int] = set()
+    stack = list(roots)[::-1]
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen or widget.comm is None:
+            continue
+        seen.add(id(widget))
+        yield widget
+        stack.extend(reversed(getattr(widget, "children", ()) or ()))
 
 
 def open_workbench(incident: str | Path | None = None) -> Workbench:
