@@ -694,12 +694,27 @@ def slice_counts(
     if modulus > 1:
         where += (f" AND hash({ts_expr(roles)}, {num(roles.prediction)}) % "
                   f"{q.p(int(modulus))} = 0")
+    # Two levels: the outcome counts of each populated cell of all condition columns (one
+    # aggregation over the rows), then every grouping set summed over those few cells, instead
+    # of every grouping set aggregating every row (28 passes over the rows at 7 columns).
+    keys = ", ".join(["_wb_w", *(f"_wb_c{i}" for i in range(len(specs)))])
+    resum = ", ".join(_resum(agg) for agg in aggs)
     q.parts.append(
-        f"SELECT _wb_w AS w, {out_cols}, {', '.join(aggs)} "
+        f"SELECT _wb_w AS w, {out_cols}, {resum} "
+        f"FROM (SELECT {keys}, {', '.join(aggs)} "
         f"FROM (SELECT *, {wcase} AS _wb_w, {', '.join(cols)} "
-        f"FROM production WHERE {where}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+        f"FROM production WHERE {where}) GROUP BY {keys}) "
+        f"GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
     return q
+
+
+def _resum(aggregate: str) -> str:
+    """The sum over cells of a per-cell count or sum ("... AS name"), typed as per cell."""
+    name = aggregate.rsplit(" AS ", 1)[1]
+    if aggregate.startswith("count("):
+        return f"CAST(sum({name}) AS BIGINT) AS {name}"
+    return f"sum({name}) AS {name}"
 
 
 # ---- data quality: faults the drift bins cannot name -----------------------------------------
