@@ -175,7 +175,7 @@ class Workbench:
         for delay in RESYNC_DELAYS if delays is None else delays:
             time.sleep(max(delay - waited, 0.0))
             waited = delay
-            self.resync()
+            self.state.on_main(self.resync)
 
     def resync(self) -> int:
         """Send the full state of every widget the app shows again; returns how many."""

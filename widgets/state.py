@@ -17,6 +17,8 @@ readable sentence, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
@@ -106,6 +108,11 @@ class IncidentState(traitlets.HasTraits):
         # Held while results are published and while a view is built (`Workbench`), so a view
         # built during a background load sees the results either drawn or arriving.
         self.lock = threading.RLock()
+        # The kernel's event loop when diagnosing in the background: widgets are created and
+        # changed only on it, never while it answers a page's request for every widget's
+        # state (ipywidgets walks its registry of widgets then, and a widget created meanwhile
+        # in another thread breaks that walk, leaving the page with empty phases).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.observe(self._on_window, names=["split", "segment"])
         self.observe(self._on_feature, names="feature")
         self.observe(self._on_record, names="record")
@@ -132,6 +139,10 @@ class IncidentState(traitlets.HasTraits):
             self._recompute(full=True)
             return None
         self.busy = "diagnosing"  # shown until the thread reports its first stage
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop in this thread (a script): publish in the thread
+            self._loop = None
         thread = threading.Thread(target=self._load_results, args=(then,), name="diagnosis",
                                   daemon=True)
         thread.start()
@@ -145,11 +156,11 @@ class IncidentState(traitlets.HasTraits):
             with self.lock:
                 late = {n for n in self.required
                         if getattr(self, n) is None and n not in self.problems}
-                if late and self.diagnosis is not None:
-                    self._recompute(full=False, only=late)
+            if late and self.diagnosis is not None:
+                self._recompute(full=False, only=late)
             if then is not None:
                 with self.working("drawing"):
-                    then()
+                    self.on_main(then)
         except Exception as exc:  # noqa: BLE001 - a thread has no one else to tell
             self.error = readable(exc)
         finally:
@@ -313,8 +324,32 @@ class IncidentState(traitlets.HasTraits):
             lambda: drift_over_time(store, feature, d.bucket_seconds, d.window.start,
                                     d.window.end), feature=feature)
 
+    def on_main(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the kernel's event loop and wait for it (see `_loop`); directly when
+        there is no loop or this is its thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or _runs_on(loop):
+            fn()
+            return
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                fn()
+                done.set_result(None)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the waiting thread
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(call)
+        done.result()
+
     def _publish(self, results: dict[str, Any], problems: dict[str, str], feature: str) -> None:
-        """Set every result and repair the selections in one batch of notifications."""
+        """Set every result and repair the selections in one batch of notifications (on the
+        kernel's event loop: the views they redraw create widgets)."""
+        self.on_main(lambda: self._set_results(results, problems, feature))
+
+    def _set_results(self, results: dict[str, Any], problems: dict[str, str],
+                     feature: str) -> None:
         with self.lock, self._applying_inputs(), self.hold_trait_notifications():
             for name, value in results.items():
                 self.set_trait(name, value)
@@ -413,3 +448,10 @@ def _default_feature(result: Diagnosis) -> str:
     ranked = sorted(result.drift, key=lambda d: -d.psi)
     return ranked[0].feature if ranked else ""
 
+
+def _runs_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `loop` is the event loop running in this thread."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -4,6 +4,7 @@ the creation of each model, so the app sends its final state again after the loa
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -24,9 +25,12 @@ class RecordingComm:
     def __init__(self, **kwargs) -> None:
         self.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
         self.sent: list[tuple[float, dict]] = []
+        self.created_in = threading.current_thread()
+        self.sent_from: set[threading.Thread] = set()
 
     def send(self, data=None, metadata=None, buffers=None) -> None:
         self.sent.append((time.monotonic(), data))
+        self.sent_from.add(threading.current_thread())
 
     def on_msg(self, callback) -> None:
         pass
@@ -95,3 +99,41 @@ def test_resync_sends_each_shown_widget_once(sample_incident, monkeypatch):
     assert wb.resync() == 3
     assert [d["state"]["value"] for _, d in inner.comm.sent if d.get("method") == "update"] \
         == ["x"]
+
+
+@pytest.mark.slow
+def test_a_background_load_creates_and_changes_widgets_only_on_the_kernel_loop(
+        sample_incident, monkeypatch):
+    """The kernel answers a page's request for every widget's state on its event loop by
+    walking ipywidgets' registry: a widget created in another thread meanwhile breaks the walk
+    ("dictionary changed size during iteration") and the page keeps empty phases."""
+    comms: list[RecordingComm] = []
+
+    def create(**kw):
+        comms.append(RecordingComm(**kw))
+        return comms[-1]
+
+    monkeypatch.setattr(comm, "create_comm", create)
+    monkeypatch.setenv("VOILA_PREHEAT", "False")
+    monkeypatch.setattr(app, "RESYNC_DELAYS", (0.2,))
+
+    async def serve() -> Workbench:
+        wb = Workbench.open(sample_incident)
+        _ = wb.top, wb.triage, wb.isolate, wb.deep_dive
+        for name in ("diagnosis", "resync"):
+            thread = thread_named(name)
+            while thread.is_alive():  # the loop keeps running, as a kernel's does
+                await asyncio.sleep(0.05)
+        return wb
+
+    wb = asyncio.run(serve())
+    assert wb.state.error == "" and all(b.children for b in (wb.triage, wb.isolate))
+    main = threading.main_thread()
+    assert len(comms) > 50
+    assert {c.created_in for c in comms} == {main}
+    # Box children and chart specs change only on the loop too; the loading thread changes
+    # only plain values (the busy note, controls disabled while it works).
+    from ipywidgets.widgets.widget import _instances
+
+    moved = [_instances[c.comm_id] for c in comms if c.sent_from - {main}]
+    assert moved and not [x for x in moved if isinstance(x, w.Box) or hasattr(x, "spec")]
