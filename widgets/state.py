@@ -139,10 +139,7 @@ class IncidentState(traitlets.HasTraits):
             self._recompute(full=True)
             return None
         self.busy = "diagnosing"  # shown until the thread reports its first stage
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop in this thread (a script): publish in the thread
-            self._loop = None
+        self._loop = _kernel_loop()
         thread = threading.Thread(target=self._load_results, args=(then,), name="diagnosis",
                                   daemon=True)
         thread.start()
@@ -328,7 +325,7 @@ class IncidentState(traitlets.HasTraits):
         """Run `fn` on the kernel's event loop and wait for it (see `_loop`); directly when
         there is no loop or this is its thread."""
         loop = self._loop
-        if loop is None or loop.is_closed() or _runs_on(loop):
+        if loop is None or loop.is_closed() or not loop.is_running() or _runs_on(loop):
             fn()
             return
         done: concurrent.futures.Future = concurrent.futures.Future()
@@ -447,6 +444,19 @@ def _default_feature(result: Diagnosis) -> str:
             return h.feature
     ranked = sorted(result.drift, key=lambda d: -d.psi)
     return ranked[0].feature if ranked else ""
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the IPython kernel this code runs in; None outside a kernel
+    (a script, or a test process where another library's loop may be set)."""
+    from IPython import get_ipython
+
+    if getattr(get_ipython(), "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _runs_on(loop: asyncio.AbstractEventLoop) -> bool:

@@ -14,6 +14,7 @@ import ipywidgets as w
 import pytest
 
 from widgets import Workbench, app
+from widgets import state as state_module
 from widgets.state import IncidentState
 
 
@@ -39,8 +40,9 @@ class RecordingComm:
         pass
 
 
-def thread_named(name: str) -> threading.Thread:
-    return next(t for t in threading.enumerate() if t.name == name)
+def thread_named(name: str, before: list[threading.Thread]) -> threading.Thread:
+    """The thread called `name` started since `before` was listed."""
+    return next(t for t in threading.enumerate() if t.name == name and t not in before)
 
 
 def page_state(snapshot: dict, widget: w.Widget, connected: float) -> dict:
@@ -66,6 +68,7 @@ def test_views_filled_during_the_page_restore_reach_the_page(sample_incident, mo
         load(self, then)
 
     monkeypatch.setattr(IncidentState, "_load_results", gated)
+    before = threading.enumerate()
     wb = Workbench.open(sample_incident)
     boxes = [wb.top, wb.triage, wb.isolate, wb.deep_dive]
     # The page asks for every widget's state while the views are still empty boxes...
@@ -73,10 +76,10 @@ def test_views_filled_during_the_page_restore_reach_the_page(sample_incident, mo
     snapshot = {x.model_id: x.get_state() for x in shown}
     assert all(snapshot[b.model_id]["children"] == [] for b in boxes[1:])
     gate.set()
-    thread_named("diagnosis").join(300)
+    thread_named("diagnosis", before).join(300)
     # ... and connects each model only after the loading thread filled them.
     connected = time.monotonic()
-    thread_named("resync").join(60)
+    thread_named("resync", before).join(60)
     assert wb.state.error == "" and wb.state.diagnosis is not None
     for box in boxes[1:]:
         filled = [f"IPY_MODEL_{c.model_id}" for c in box.children]
@@ -117,18 +120,26 @@ def test_a_background_load_creates_and_changes_widgets_only_on_the_kernel_loop(
     monkeypatch.setenv("VOILA_PREHEAT", "False")
     monkeypatch.setattr(app, "RESYNC_DELAYS", (0.2,))
 
-    async def serve() -> Workbench:
+    # The kernel's thread and its event loop: a thread of its own, since the test process
+    # may hold another library's loop in the main thread.
+    monkeypatch.setattr(state_module, "_kernel_loop", asyncio.get_running_loop)
+    opened: list[Workbench] = []
+
+    async def serve() -> None:
+        before = threading.enumerate()
         wb = Workbench.open(sample_incident)
         _ = wb.top, wb.triage, wb.isolate, wb.deep_dive
         for name in ("diagnosis", "resync"):
-            thread = thread_named(name)
+            thread = thread_named(name, before)
             while thread.is_alive():  # the loop keeps running, as a kernel's does
                 await asyncio.sleep(0.05)
-        return wb
+        opened.append(wb)
 
-    wb = asyncio.run(serve())
+    main = threading.Thread(target=lambda: asyncio.run(serve()), name="kernel")
+    main.start()
+    main.join(300)
+    wb = opened[0]
     assert wb.state.error == "" and all(b.children for b in (wb.triage, wb.isolate))
-    main = threading.main_thread()
     assert len(comms) > 50
     assert {c.created_in for c in comms} == {main}
     # Box children and chart specs change only on the loop too; the loading thread changes
