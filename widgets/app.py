@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
 # A page restores its widgets from the kernel in two steps: every widget's state at once, then
 # each model in turn. ipywidgets' front end drops an update that arrives between the two for a
-# model not yet built (voila-dashboards/voila#1101), and the loading thread fills the views
-# whenever the diagnosis is ready, which may be just then: the page keeps an empty box for
-# good. So once the load is over, the app's final state is sent again after these delays
-# (seconds from the end of the load): a page that lost an update is repaired; an up-to-date
-# page redraws nothing, since no value changes.
+# model not yet built (voila-dashboards/voila#1101), and the views are filled whenever the
+# diagnosis is ready, which may be just then: the page keeps an empty box for good. So once
+# the load is over, the app's final state is sent again after these delays (seconds from the
+# end of the load): a page that lost an update is repaired; an up-to-date page redraws
+# nothing, since no value changes.
 RESYNC_DELAYS = (2.0, 10.0, 30.0)
 
 PHASES = {
@@ -167,12 +167,11 @@ class Workbench:
                 self._placeholders[name].children = (widget,)
                 filled.add(name)
 
-    def resync_after(self, loading: threading.Thread,
-                     delays: Iterable[float] | None = None) -> None:
-        """Once `loading` is over, send the app's state again at each delay (RESYNC_DELAYS)."""
+    def resync_after(self, loading: threading.Thread) -> None:
+        """Once `loading` is over, send the app's state again at each of RESYNC_DELAYS."""
         loading.join()
         waited = 0.0
-        for delay in RESYNC_DELAYS if delays is None else delays:
+        for delay in RESYNC_DELAYS:
             time.sleep(max(delay - waited, 0.0))
             waited = delay
             self.state.on_main(self.resync)

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from workbench.config import SourceSpec
+from workbench.data import queries
 from workbench.data.engines import EngineNotSupportedError
 from workbench.data.files import check_csv_headers, source_files
 from workbench.data.queries import POSITIVE_TABLE, Sql
@@ -389,7 +390,7 @@ class SparkEngine:
         try:
             frame = self._read(spec, what)
             frame.createOrReplaceTempView(view)
-            self.spark.sql(f"SELECT * FROM {view} LIMIT 0").collect()
+            self.spark.sql(queries.view_query("probe", view).text).collect()
         except (AnalysisException, SparkRuntimeException) as exc:
             first = str(exc).strip().splitlines()[0]
             raise DataSourceError(
