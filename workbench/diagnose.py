@@ -15,7 +15,7 @@ from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.explain.budget import check_budget
 from workbench.results import Diagnosis, Evidence, Hypothesis
-from workbench.stages import context, estimation, hypotheses, metrics
+from workbench.stages import context, estimation, hypotheses, metrics, multivariate
 from workbench.stages.decomposition import decompose_metric
 from workbench.stages.features import analyse_features
 from workbench.stages.isolation import isolate
@@ -60,6 +60,8 @@ def diagnose(incident: Incident | str | Path, *, start: datetime | None = None,
     attribution_budget = check_budget(attribution_budget)
     own = store is None
     store = store or LogStore(incident)
+    if store.roles.features:
+        multivariate.preload()
     try:
         say("triage: metrics per bucket and onset")
         triage = run_triage(store, bucket=bucket, start=start, end=end, metric=metric,

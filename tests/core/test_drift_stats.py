@@ -246,3 +246,26 @@ def test_wasserstein_binned_ignores_empty_bins_and_their_values():
                                    values, np.array([0, 10, 0, 10]))
     assert got == pytest.approx(1.0)
     assert math.isnan(drift.wasserstein_binned(values, np.zeros(4), values, np.ones(4)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_scipy_special_forms_equal_scipy_stats_on_random_inputs(seed):
+    """The statistics computed without scipy.stats (which is slow to import) equal it."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 30))
+    e, a = rng.integers(0, 500, k), rng.integers(0, 500, k)
+    e[rng.integers(0, k)] = 0  # empty bins and ties among the values
+    values_e = np.round(rng.normal(0, 2, k), 1)
+    values_a = np.round(rng.normal(0.5, 2, k), 1)
+    got = drift.wasserstein_binned(values_e, e, values_a, a)
+    ok_e, ok_a = e > 0, a > 0
+    want = stats.wasserstein_distance(values_e[ok_e], values_a[ok_a], e[ok_e], a[ok_a])
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+    d, p = drift.ks_binned(e, a)
+    n_eff = e.sum() * a.sum() / (e.sum() + a.sum())
+    assert p == pytest.approx(stats.kstwobign.sf(d * np.sqrt(n_eff)), rel=1e-12, abs=1e-300)
+    table = np.vstack([e, a])[:, (e + a) > 0]
+    ref = stats.chi2_contingency(table, correction=False)
+    stat, p_chi, _ = drift.chi2(e, a)
+    assert stat == pytest.approx(ref.statistic, rel=1e-12)
+    assert p_chi == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)

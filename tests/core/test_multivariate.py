@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.core.conftest import LOG_START, write_table
 from workbench.cli import main
@@ -48,3 +49,16 @@ def test_a_flipped_correlation_is_a_joint_shift_of_the_two_inputs(tmp_path, caps
     assert set(list(joint["top_features"])[:2]) == {"x1", "x2"}
     layer = next(v for v in result["layers"] if v["layer"] == "input_data")
     assert layer["verdict"] == "suspect" and "differ jointly" in layer["headline"]
+
+
+def test_roc_auc_equals_scikit_learn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    from workbench.stages.multivariate import roc_auc
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n = int(rng.integers(20, 400))
+        y = (rng.random(n) < rng.uniform(0.1, 0.9)).astype(float)
+        y[:2] = [0.0, 1.0]
+        score = np.round(rng.random(n) + 0.3 * y, int(rng.integers(1, 4)))  # many ties
+        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)

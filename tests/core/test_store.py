@@ -14,6 +14,7 @@ import pytest
 
 from workbench.config import load_incident
 from workbench.data import ColumnKind, LogStore, Window
+from workbench.data import store as store_module
 from workbench.data.queries import LOW_BIN, NULL_BIN
 from workbench.data.store import BIN_PROBS
 from workbench.diagnose import diagnose
@@ -483,6 +484,36 @@ def test_bin_specs_edges_are_reference_quantiles(write_incident):
     counts = ref["cat"].value_counts()
     assert specs["cat"].levels == tuple(counts.index)  # most frequent first
     assert specs["cat"].n_bins == len(counts) + 2
+
+
+def test_bin_edges_of_a_large_reference_come_from_a_seeded_sample(write_incident, monkeypatch):
+    """Interior edges from a sample near the exact quantiles, outer edges the exact extremes,
+    the same edges whatever the thread count; a mostly-null feature is binned on every value."""
+    monkeypatch.setattr(store_module, "QUANTILE_SAMPLE_ROWS", 2_000)
+    rng = np.random.default_rng(8)
+    rows = 40_000
+    ref = pd.DataFrame({"x": rng.lognormal(0.0, 1.0, rows), "sparse": np.nan,
+                        "cat": rng.choice(np.array(["a", "b"]), rows),
+                        "label": (rng.random(rows) < 0.3).astype(float)})
+    ref.loc[rng.choice(rows, 500, replace=False), "sparse"] = rng.normal(0, 1, 500)
+    log = small_log()
+    log["sparse"] = rng.normal(0, 1, len(log))
+    path = write_incident(log, ref)
+    edges = {}
+    for threads in (1, 2):
+        with LogStore(load_incident(path), threads=threads, reference_cache=False) as store:
+            edges[threads] = {s.feature.name: s.edges for s in store.bin_specs()}
+    assert edges[1] == edges[2]
+    x = ref["x"].to_numpy()
+    got = np.asarray(edges[1]["x"])
+    assert got[0] == x.min() and got[-1] == x.max()
+    exact = np.quantile(x, BIN_PROBS)
+    assert not np.array_equal(got, exact)  # sampled, not the full sort
+    mass = np.searchsorted(np.sort(x), got[1:-1]) / rows  # each edge's quantile in the data
+    np.testing.assert_allclose(mass, BIN_PROBS[1:-1], atol=0.02)
+    sparse = ref["sparse"].dropna().to_numpy()
+    np.testing.assert_allclose(edges[1]["sparse"], np.unique(np.quantile(sparse, BIN_PROBS)),
+                               rtol=1e-12)
 
 
 def test_binned_counts_match_numpy_histogram(write_incident):

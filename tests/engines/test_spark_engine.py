@@ -207,3 +207,36 @@ def test_csv_log_and_replay_batches_match(spark: Any, tmp_path: Path) -> None:
         sums = [sum(float(f["_wb_label"].sum()) for f in s.replay_batches(batch_rows=700))
                 for s in (duck, on_spark)]
         assert sums[0] == sums[1] == float((log["outcome"] == "fraud").sum())
+
+
+def test_sampled_reference_bins_match(spark: Any, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reference large enough to be binned on a seeded sample: both engines draw the same
+    rows, so every edge is the same."""
+    import pandas as pd
+
+    from workbench.data import LogStore
+    from workbench.data import store as store_module
+
+    monkeypatch.setattr(store_module, "QUANTILE_SAMPLE_ROWS", 1_000)
+    rng = np.random.default_rng(12)
+    n = 12_000
+    ref = pd.DataFrame({"x": rng.lognormal(size=n), "y": rng.integers(0, 50, n).astype(float),
+                        "cat": rng.choice(["a", "b"], n)})
+    ref.loc[::3, "y"] = np.nan
+    pq.write_table(pa.Table.from_pandas(ref), tmp_path / "train.parquet")
+    times = pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(500) * 60, unit="s")
+    log = ref.iloc[:500].assign(t=times, score=rng.random(500))
+    pq.write_table(pa.Table.from_pandas(log), tmp_path / "log.parquet")
+    config = tmp_path / "incident.toml"
+    config.write_text('[production]\nsource = "log.parquet"\ntimestamp = "t"\n'
+                      'prediction = "score"\n[reference]\nsource = "train.parquet"\n')
+    incident = load_incident(config)
+    with LogStore(incident, reference_cache=False) as duck, \
+            LogStore(with_engine(incident, "spark"), reference_cache=False) as on_spark:
+        want, got = duck.bin_specs(), on_spark.bin_specs()
+    assert [s.edges for s in got] == [s.edges for s in want]
+    x = np.sort(ref["x"].to_numpy())
+    edges = next(s.edges for s in want if s.feature.name == "x")
+    assert edges[0] == x[0] and edges[-1] == x[-1]
+    assert not np.allclose(edges, np.quantile(x, store_module.BIN_PROBS), rtol=1e-12)

@@ -9,6 +9,7 @@ all of which SQLGlot can transpile to Spark SQL (`unix_micros`, `percentile`, ..
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -202,6 +203,16 @@ def sql_literal(text: str) -> str:
     """A string as a single-quoted SQL literal (quotes doubled), for statements without
     parameters."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def float_list_literal(values: list[float]) -> str:
+    """Finite numbers as a DOUBLE[] literal. For constants of the program (quantile
+    probabilities): DuckDB folds a literal list, while a list parameter makes quantile_cont
+    over a sample twice as slow."""
+    numbers = [float(v) for v in values]
+    if not all(math.isfinite(v) for v in numbers):
+        raise ValueError(f"not finite: {values!r}")
+    return "[" + ", ".join(repr(v) for v in numbers) + "]::DOUBLE[]"
 
 
 def read_csv(options: list[tuple[str, Any]]) -> Sql:
@@ -428,17 +439,31 @@ def span(roles: Roles, start: datetime | None, end: datetime | None) -> Sql:
     return q
 
 
-def reference_quantiles(features: list[FeatureSpec], probs: list[float]) -> Sql:
-    """Quantile edges, min, max and null counts of numeric reference features (one scan)."""
+def reference_quantiles(features: list[FeatureSpec], probs: list[float], modulus: int = 1,
+                        seed: int = 0) -> Sql:
+    """Quantiles, min, max and non-null counts of numeric reference features.
+
+    modulus > 1: the quantiles (q{i}, over ns{i} values) come from the rows whose seeded hash
+    of the features' values is 0 modulo it, a sample that depends neither on the thread count
+    nor on the engine; min, max and counts (lo, hi, n) always cover every row.
+    """
     q = Sql()
-    cols = []
-    for i, f in enumerate(features):
-        x = finite(f.name)
-        cols += [
-            f"quantile_cont({x}, {q.p(probs)}::DOUBLE[]) AS q{i}",
-            f"min({x}) AS lo{i}", f"max({x}) AS hi{i}", f"count({x}) AS n{i}",
-        ]
-    q.parts.append(f"SELECT count(*) AS n_rows, {', '.join(cols)} FROM reference")
+    values = ", ".join(f"{finite(f.name)} AS _wb_v{i}" for i, f in enumerate(features))
+    extremes = ", ".join(f"min(_wb_v{i}) AS lo{i}, max(_wb_v{i}) AS hi{i}, count(_wb_v{i}) AS n{i}"
+                         for i in range(len(features)))
+    quantiles = ", ".join(f"quantile_cont(_wb_v{i}, {float_list_literal(probs)}) AS q{i}, "
+                          f"count(_wb_v{i}) AS ns{i}" for i in range(len(features)))
+    if modulus <= 1:
+        q.parts.append(f"SELECT count(*) AS n_rows, {extremes}, {quantiles} "
+                       f"FROM (SELECT {values} FROM reference)")
+        return q
+    keys = ", ".join(quote_ident(f.name) for f in features)
+    # Integers of the program, written as literals (a parameter here doubles the time).
+    sample = f"hash({keys}, {int(seed)}::BIGINT) % {int(modulus)} = 0"
+    q.parts.append(
+        f"SELECT * FROM (SELECT count(*) AS n_rows, {extremes} FROM (SELECT {values} "
+        f"FROM reference)) AS _wb_all, (SELECT {quantiles} FROM (SELECT {values} "
+        f"FROM reference WHERE {sample})) AS _wb_sample")
     return q
 
 

@@ -36,8 +36,15 @@ from workbench.windows import Window as Window  # re-exported by workbench.data
 # Quantile probabilities choosing the reference bins: 20 equal-mass bins.
 BIN_PROBS = [i / 20 for i in range(21)]
 MAX_LEVELS = 30
+# Numeric edges come from a seeded sample of about this many reference rows (exact quantiles
+# sort every value: 1.2 s for 20 features of 1 M rows, 0.16 s from 100,000); the outer edges are
+# the exact minimum and maximum. A sampled quantile's mass is off by about 0.002 of the bin's
+# 0.05. A feature with fewer than a fifth of this many values in the sample (mostly null) is
+# binned on all its values.
+QUANTILE_SAMPLE_ROWS = 100_000
 # What the reference's bins depend on besides its data (part of the reference-statistics key).
-REFERENCE_BINNING = {"probs": BIN_PROBS, "max_levels": MAX_LEVELS}
+REFERENCE_BINNING = {"probs": BIN_PROBS, "max_levels": MAX_LEVELS,
+                     "quantile_sample_rows": QUANTILE_SAMPLE_ROWS}
 # Share of finite scores in [0, 1] (or of labels in {0, 1}) that marks a classifier: the rest
 # are serving faults to report, not a sign of another task.
 UNIT_SHARE = 0.5
@@ -389,12 +396,7 @@ class LogStore:
         todo = [f for f in features if f.name not in self._bins and f.in_reference]
         numeric = [f for f in todo if f.kind is ColumnKind.NUMERIC]
         if numeric:
-            row = self.run(queries.reference_quantiles(numeric, BIN_PROBS)).iloc[0]
-            for i, f in enumerate(numeric):
-                qs = row[f"q{i}"]
-                edges = () if qs is None or row[f"n{i}"] == 0 else tuple(
-                    float(v) for v in np.unique(np.asarray(qs, dtype=float)))
-                self._bins[f.name] = BinSpec(f, edges=edges)
+            self._bins.update({s.feature.name: s for s in self._numeric_bins(numeric)})
         for f in todo:
             if f.kind is ColumnKind.CATEGORICAL:
                 levels = self.run(queries.top_levels(f, MAX_LEVELS))["level"].tolist()
@@ -403,6 +405,29 @@ class LogStore:
             if f.name not in self._bins:  # not in the reference: bin on nothing, all "unseen"
                 self._bins[f.name] = BinSpec(f)
         return [self._bins[f.name] for f in features]
+
+    def _numeric_bins(self, numeric: list[FeatureSpec]) -> list[BinSpec]:
+        """Quantile edges of numeric features: interior edges from a seeded sample of the
+        reference (see QUANTILE_SAMPLE_ROWS), outer edges its exact minimum and maximum."""
+        modulus = max(1, self._count("reference") // QUANTILE_SAMPLE_ROWS)
+        row = self.run(queries.reference_quantiles(numeric, BIN_PROBS, modulus)).iloc[0]
+        quantiles = {i: row[f"q{i}"] for i in range(len(numeric))}
+        thin = [i for i in range(len(numeric)) if modulus > 1
+                and row[f"ns{i}"] < min(row[f"n{i}"], QUANTILE_SAMPLE_ROWS // 5)]
+        if thin:
+            exact = self.run(queries.reference_quantiles([numeric[i] for i in thin],
+                                                         BIN_PROBS)).iloc[0]
+            quantiles.update({i: exact[f"q{j}"] for j, i in enumerate(thin)})
+        specs = []
+        for i, f in enumerate(numeric):
+            qs = quantiles[i]
+            if qs is None or row[f"n{i}"] == 0:
+                specs.append(BinSpec(f))
+                continue
+            inner = np.asarray(qs, dtype=float)[1:-1]
+            edges = np.unique(np.concatenate([[row[f"lo{i}"]], inner, [row[f"hi{i}"]]]))
+            specs.append(BinSpec(f, edges=tuple(float(v) for v in edges)))
+        return specs
 
     def binned_counts(self, specs: list[BinSpec], windows: list[Window],
                       reference: bool = False, outcomes: bool = False) -> pd.DataFrame:
