@@ -10,6 +10,12 @@ SAMPLE   := sample_data/fraud_weekend/incident.toml
 NOTEBOOK := notebooks/triage.ipynb
 CHROMIUM := /usr/bin/chromium
 
+# The object-store tests read S3 through DuckDB's httpfs extension, which PyPI ships only for
+# some duckdb releases: that duckdb and its httpfs live here, put first on PYTHONPATH by those
+# tests alone (the venv keeps its own duckdb).
+HTTPFS_DUCKDB  := 1.5.5
+HTTPFS_OVERLAY := $(VENV)/overlays/duckdb-httpfs
+
 HOST     ?= 127.0.0.1
 PORT     ?= 8866
 LAB_PORT ?= 8888
@@ -85,6 +91,8 @@ $(STAMP): pyproject.toml
 	    exit 1; }; \
 	fi
 	$(PY) -m pip install --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check --upgrade --target $(HTTPFS_OVERLAY) \
+	  'duckdb==$(HTTPFS_DUCKDB)' 'duckdb-extension-httpfs==$(HTTPFS_DUCKDB)'
 	@touch $(STAMP)
 
 sample: $(SAMPLE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,15 @@ CSV_OPTIONS: dict[str, tuple[type, ...]] = {
 TIMESTAMP_UNITS = ("s", "ms", "us", "ns")
 
 
+# A source addressed by URL (s3://bucket/logs/*.parquet) rather than by a path.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: str) -> bool:
+    """Whether a source path is a URL (an object store), which no config folder prefixes."""
+    return bool(_URL.match(path))
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """Where a table lives: a Parquet/CSV file, glob or folder, or a table inside a DuckDB file.
@@ -45,6 +55,11 @@ class SourceSpec:
     table: str | None = None
     csv_options: tuple[tuple[str, Any], ...] = ()
     folder: str | None = None  # the folder given in the config, when the source is one
+
+    @property
+    def remote(self) -> bool:
+        """Whether the source is addressed by URL (an object store: s3://, gs://, ...)."""
+        return is_url(self.path)
 
     def describe(self) -> str:
         """Human form used in messages."""
@@ -524,6 +539,8 @@ def _source(sec: dict[str, Any], section: str, base: Path, where: str) -> Source
     CSV files (Hive partitions included), or 'x.duckdb:table'."""
     text = _req_str(sec, "source", f"[{section}]", where)
     options = _csv_options(sec, section, where) if "csv" in sec else ()
+    if is_url(text):
+        return _url_source(text, options)
     head, sep, table = text.rpartition(":")
     if sep and head.lower().endswith((".duckdb", ".db")) and table:
         return SourceSpec(path=str(base / head), kind="duckdb", table=table)
@@ -544,6 +561,18 @@ def _source(sec: dict[str, Any], section: str, base: Path, where: str) -> Source
         f"{where}: [{section}] source {text!r} must be a Parquet or CSV file, glob or folder "
         f"(ending in .parquet or .csv) or 'file.duckdb:table'."
     )
+
+
+def _url_source(text: str, options: tuple) -> SourceSpec:
+    """A source in an object store: a file or glob by its suffix; anything else a folder of
+    Parquet files (Hive partitions included), as a store has no folders to look into here."""
+    lower = text.lower()
+    for suffix, kind in _SUFFIX_KINDS:
+        if lower.endswith(suffix):
+            return SourceSpec(path=text, kind=kind, csv_options=options)
+    folder = text.rstrip("/")
+    return SourceSpec(path=f"{folder}/**/*.parquet", kind="parquet", csv_options=options,
+                      folder=folder)
 
 
 def _is_dir(path: Path) -> bool:

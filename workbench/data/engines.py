@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from workbench.config import EngineSection, Incident, SourceSpec
-from workbench.data import queries
+from workbench.data import queries, remote
 from workbench.data.files import check_csv_headers, source_files
 from workbench.data.queries import Sql
 from workbench.exceptions import DataSourceError, WorkbenchError
@@ -83,6 +83,8 @@ class DuckDBEngine:
             if spec.kind == "duckdb":
                 rel = self._attach_table(view, spec)
             else:
+                if spec.remote:
+                    remote.prepare(self.con, spec.path, what)
                 files = source_files(spec, what)
                 if spec.kind == "parquet":
                     rel = self.con.read_parquet(files, union_by_name=True,

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from workbench.config import SourceSpec
+from workbench.data import remote
 from workbench.exceptions import DataSourceError
 
 # Files checked one by one for their columns: all of them up to this many, else the first and
@@ -29,6 +30,13 @@ MAX_CHECKED_FILES = 400
 
 def source_files(spec: SourceSpec, what: str) -> list[str]:
     """The sorted files a Parquet/CSV source names, or an error saying why there are none."""
+    if spec.remote:
+        found = [path for path, _, _ in remote.list_files(spec.path, what)]
+        if not found:
+            raise DataSourceError(
+                f"The {what} source {spec.describe()!r} matches no object. Check the bucket "
+                f"and prefix (a glob such as 's3://bucket/logs/*.parquet', or the folder).")
+        return found
     matches = sorted(glob.glob(spec.path, recursive=True))
     files = [m for m in matches if os.path.isfile(m)]
     if files:
@@ -51,8 +59,11 @@ def check_files_have_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
                              columns: Sequence[str], what: str) -> None:
     """Raise naming the files of a multi-file source that lack one of `columns` (present in
     the others), or that store it as text where the others store numbers."""
-    if spec.kind == "duckdb":
-        return
+    if spec.kind == "duckdb" or (spec.remote and (spec.kind != "parquet"
+                                                  or not remote.readable(spec.path))):
+        return  # CSV objects are not opened here; Spark merges its stores' schemas itself
+    if spec.remote and not remote.usable(con, spec.path, what):
+        return  # no httpfs here (a source Spark reads): Spark merges the schemas itself
     files = _checked(source_files(spec, what))
     if len(files) < 2:
         return
@@ -80,8 +91,8 @@ def check_files_have_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
 def check_csv_headers(files: Sequence[str], spec: SourceSpec, what: str) -> None:
     """Raise on an empty CSV file or a header naming the same column twice."""
     options = dict(spec.csv_options)
-    if options.get("header") is False:
-        return
+    if options.get("header") is False or spec.remote:
+        return  # objects in a store are not opened here; DuckDB's reader checks the header
     for path in _checked(files):
         _check_encoding(path, options, what)
         header = _csv_header(path, options)

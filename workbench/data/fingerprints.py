@@ -1,7 +1,8 @@
 """Fingerprints of source files and of the workbench's own code, without reading any data.
 
-A source file counts by path, size and modification time (nanoseconds), a Parquet file also by
-a hash of its footer (row groups, row counts and column statistics), so new data — a file
+A source file counts by path, size and modification time (nanoseconds), an object in a store by
+path, size and modification time from the store's listing, a Parquet file also by a hash of its
+footer (row groups, row counts and column statistics), so new data — a file
 appended to a glob, a file rewritten — gives a new fingerprint. A DuckDB file counts by size
 and modification time (with its write-ahead log). The diagnosis cache (`workbench.fingerprint`)
 and the reference statistics (`refstats`) are keyed by them.
@@ -17,6 +18,7 @@ from typing import Any
 
 import workbench
 from workbench.config import SourceSpec
+from workbench.data import remote
 from workbench.data.files import source_files
 from workbench.exceptions import WorkbenchError
 
@@ -30,6 +32,9 @@ def source(spec: SourceSpec, what: str) -> list[dict[str, Any]]:
         wal = Path(f"{spec.path}.wal")
         return [file_print(Path(spec.path))] + ([file_print(wal)] if wal.exists() else [])
     try:
+        if spec.remote:  # objects count by path, size and modification time of the listing
+            return [{"path": p, "size": size, "mtime_us": mtime}
+                    for p, size, mtime in remote.list_files(spec.path, what)]
         files = source_files(spec, what)
     except WorkbenchError as exc:  # the diagnosis reports it; nothing is cached then
         return [{"path": spec.describe(), "error": str(exc)}]

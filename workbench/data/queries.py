@@ -184,6 +184,42 @@ def attached_table(alias: str, table: str) -> Sql:
     return q
 
 
+# Options a secret of the object stores may carry (see `workbench.data.remote`).
+SECRET_OPTIONS = ("KEY_ID", "SECRET", "SESSION_TOKEN", "REGION", "ENDPOINT", "URL_STYLE",
+                  "USE_SSL")
+
+
+def create_secret(name: str, kind: str, options: list[tuple[str, Any]]) -> Sql:
+    """A temporary DuckDB secret for an object store (CREATE SECRET takes no parameter: values
+    are escaped SQL literals, option names and the type from fixed lists)."""
+    assert re.fullmatch(r"workbench_[a-z0-9]+", name) and kind in ("s3", "gcs"), (name, kind)
+    parts = [f"TYPE {kind}"]
+    for key, value in options:
+        assert key in SECRET_OPTIONS, key
+        text = str(value).lower() if isinstance(value, bool) else sql_literal(value)
+        parts.append(f"{key} {text}")
+    q = Sql()
+    q.parts.append(f"CREATE OR REPLACE SECRET {name} ({', '.join(parts)})")
+    return q
+
+
+def load_extension(name_or_path: str) -> Sql:
+    """LOAD of an installed extension by name, or of an extension file by path (a literal)."""
+    q = Sql()
+    target = name_or_path if re.fullmatch(r"[a-z_]+", name_or_path) else sql_literal(name_or_path)
+    q.parts.append(f"LOAD {target}")
+    return q
+
+
+def remote_listing() -> Sql:
+    """Path, size and modification time (microseconds) of the objects matching $pattern, from
+    the store's listing (read_blob reads no content when none is selected)."""
+    q = Sql()
+    q.parts.append("SELECT filename, size, epoch_us(last_modified) FROM read_blob($pattern) "
+                   "ORDER BY filename")
+    return q
+
+
 # The engine's own table of a text label's positive values (see `LogStore._set_positive`).
 POSITIVE_TABLE = "_wb_positive"
 

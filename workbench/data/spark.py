@@ -404,22 +404,28 @@ class SparkEngine:
                 f"The {what} {spec.describe()!r} is a table in a DuckDB file, which Spark "
                 f"cannot read. Export it to Parquet, or use [engine] kind = \"duckdb\".")
         reader = self.spark.read
-        folder = Path(spec.folder) if spec.folder is not None else None
+        folder = Path(spec.folder) if spec.folder is not None and not spec.remote else None
         if folder is not None and (folder / "_delta_log").is_dir():
             if importlib.util.find_spec("delta") is None:
                 raise DataSourceError(
                     f"The {what} {spec.describe()!r} is a Delta table: install delta-spark "
                     f"and configure the session for it to read it on Spark.")
             return reader.format("delta").load(str(folder))
-        files = source_files(spec, what)
+        if spec.remote:  # the cluster's connectors list the store (s3a://, abfss://, ...)
+            files = [spec.folder or spec.path]
+            if spec.folder is not None:
+                reader = reader.option("basePath", spec.folder)
+        else:
+            files = source_files(spec, what)
         if folder is not None:
             reader = reader.option("basePath", str(folder))
         if spec.kind == "parquet":
-            schema = _parquet_schema(files, folder)
+            schema = None if spec.remote else _parquet_schema(files, folder)
             if schema is not None:  # merged from the footers here: no schema job on Spark
                 return reader.schema(schema).parquet(*files)
             return reader.option("mergeSchema", "true").parquet(*files)
-        check_csv_headers(files, spec, what)
+        if not spec.remote:
+            check_csv_headers(files, spec, what)
         options = dict(spec.csv_options)
         names = {"delim": "sep", "quote": "quote", "escape": "escape", "comment": "comment",
                  "encoding": "encoding", "timestampformat": "timestampFormat",
