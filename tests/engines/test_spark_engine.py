@@ -240,3 +240,29 @@ def test_sampled_reference_bins_match(spark: Any, tmp_path: Path,
     edges = next(s.edges for s in want if s.feature.name == "x")
     assert edges[0] == x[0] and edges[-1] == x[-1]
     assert not np.allclose(edges, np.quantile(x, store_module.BIN_PROBS), rtol=1e-12)
+
+
+@pytest.mark.parametrize("command", [["verify", "--fix", "no-such-fix"],
+                                     ["report", "--out", "/dev/null/x", "--fix", "no-such-fix"],
+                                     ["explain", "--segment", "no_equals_sign"]])
+def test_other_commands_take_the_engine_flags(command: list[str], small_sample_incident: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """verify, report and explain apply --engine/--master to the incident they read."""
+    import workbench.config
+    from workbench.cli import main
+
+    seen = []
+    real = workbench.config.with_engine
+
+    def spy(incident: Any, kind: Any, master: Any = None) -> Any:
+        out = real(incident, kind, master)
+        seen.append((out.engine.kind, out.engine.master))
+        return out
+
+    monkeypatch.setattr(workbench.config, "with_engine", spy)
+    name, *rest = command
+    assert main([name, str(small_sample_incident), *rest, "--engine", "spark",
+                 "--master", "local[3]", "--quiet"]) != 0  # stops on the bad option
+    assert seen == [("spark", "local[3]")]
+    capsys.readouterr()

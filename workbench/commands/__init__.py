@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from workbench.messages import quote
 
 if TYPE_CHECKING:
+    from workbench.config import Incident
     from workbench.progress import StageProgress
 
 COMMANDS = (
@@ -28,6 +29,22 @@ COMMANDS = (
     "workbench.commands.ablate",
     "workbench.commands.cache",
 )
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """--engine and --master, which override the config's [engine] for this run."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"),
+                        help="query engine (default: [engine] kind in the config, else duckdb)")
+    parser.add_argument("--master", help="Spark master URL with --engine spark, e.g. local[2] "
+                        "or spark://host:7077 (default: [engine] master, else local[*])")
+
+
+def load_with_engine(args: argparse.Namespace) -> Incident:
+    """The incident of `args.config` with the engine options applied."""
+    from workbench.config import load_incident, with_engine
+
+    return with_engine(load_incident(args.config), getattr(args, "engine", None),
+                       getattr(args, "master", None))
 
 
 def progress(quiet: bool) -> Callable[[str], None] | None:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.commands import duration, stage_progress
+from workbench.commands import add_engine_options, duration, load_with_engine, stage_progress
 from workbench.results import Diagnosis, round_floats
 from workbench.timeutil import iso, parse_time, parse_window
 
@@ -31,10 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--no-cache", action="store_true",
                    help="compute the diagnosis again instead of loading it from the diagnosis "
                         "cache under $WORKBENCH_HOME (and do not store it)")
-    d.add_argument("--engine", choices=("duckdb", "spark"),
-                   help="query engine (default: [engine] kind in the config, else duckdb)")
-    d.add_argument("--master", help="Spark master URL with --engine spark, e.g. local[2] or "
-                   "spark://host:7077 (default: [engine] master, else local[*])")
+    add_engine_options(d)
     d.set_defaults(func=run)
 
 
@@ -45,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     start, end = parse_window(args.window) if args.window else (None, None)
     split = parse_time(args.split, "split time") if args.split else None
-    from workbench.config import load_incident, with_engine
-
-    incident = with_engine(load_incident(args.config), getattr(args, "engine", None),
-                           getattr(args, "master", None))
+    incident = load_with_engine(args)
     say = stage_progress(args.quiet or args.json, STAGES)
     with say or contextlib.nullcontext():
         found = cached_diagnose(incident, start=start, end=end, bucket=args.bucket,

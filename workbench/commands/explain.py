@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.commands import at_least, progress
+from workbench.commands import add_engine_options, at_least, load_with_engine, progress
 from workbench.timeutil import parse_window
 
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="seed of the background sample")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
     e.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    add_engine_options(e)
     e.set_defaults(func=run)
 
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     start, end = parse_window(args.window) if args.window else (None, None)
     result = explain_incident(
-        args.config, args.failing, limit=args.limit, start=start, end=end,
+        load_with_engine(args), args.failing, limit=args.limit, start=start, end=end,
         window_given=bool(args.window), segment=args.segment, background_rows=args.background,
         seed=args.seed, progress=progress(args.quiet or args.json))
     if args.json:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from workbench.cache import cached_diagnose
-from workbench.config import load_incident
+from workbench.config import Incident, load_incident
 from workbench.data import LogStore
 from workbench.exceptions import InvalidInputError
 from workbench.explain.records import explain_failing, parse_segment
@@ -23,7 +23,7 @@ from workbench.timeutil import iso
 Progress = Callable[[str], None]
 
 
-def explain_incident(config: str | Path, kind: str = "fp", *, limit: int = 50,
+def explain_incident(config: str | Path | Incident, kind: str = "fp", *, limit: int = 50,
                      start: datetime | None = None, end: datetime | None = None,
                      window_given: bool = False, segment: str | None = None,
                      background_rows: int = 100, seed: int = 0,
@@ -34,7 +34,7 @@ def explain_incident(config: str | Path, kind: str = "fp", *, limit: int = 50,
     say = progress or (lambda _msg: None)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInputError(f"The record limit must be a positive integer. Got {limit!r}.")
-    incident = load_incident(config)
+    incident = config if isinstance(config, Incident) else load_incident(config)
     seg = parse_segment(segment) if segment is not None else None
     with LogStore(incident) as store:
         if not window_given:

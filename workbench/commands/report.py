@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.commands import progress
+from workbench.commands import add_engine_options, load_with_engine, progress
 from workbench.exceptions import InvalidInputError
 from workbench.messages import quote
 
@@ -22,15 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--fix", help="verify this [[fixes]] entry and include its figures")
     r.add_argument("--author", help="journal author (default: $WORKBENCH_AUTHOR or the OS user)")
     r.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    add_engine_options(r)
     r.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print where its files are."""
-    from workbench.config import load_incident
     from workbench.journal import Journal
 
-    incident = load_incident(args.config)
+    incident = load_with_engine(args)
     if args.fix:
         incident.fix(args.fix)  # fails early, listing the declared fixes
     check_out_folder(args.out, incident)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.commands import progress
+from workbench.commands import add_engine_options, load_with_engine, progress
 from workbench.timeutil import iso, parse_time, parse_window
 
 if TYPE_CHECKING:
@@ -27,18 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do not record the run in the investigation journal")
     v.add_argument("--author", help="journal author (default: $WORKBENCH_AUTHOR or the OS user)")
     v.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    add_engine_options(v)
     v.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify the fix, record it in the journal and print the result."""
-    from workbench.config import load_incident
     from workbench.journal import Journal
     from workbench.verify import verify_fix
 
     start, end = parse_window(args.window) if args.window else (None, None)
     split = parse_time(args.split, "split") if args.split else None
-    incident = load_incident(args.config)
+    incident = load_with_engine(args)
     spec = incident.fix(args.fix)  # fails early, listing the declared fixes
     journal = None if args.no_journal else Journal.for_incident(incident, author=args.author)
     result = verify_fix(incident, spec, start=start, end=end, metric=args.metric, split=split,
