@@ -742,3 +742,27 @@ def test_bin_ids_stay_within_n_bins_for_degenerate_references(write_incident):
     hist = result.histogram("flag")
     assert hist is not None and len(hist.labels) == len(hist.current) == 4
     assert sum(hist.baseline) + sum(hist.current) == len(log)
+
+
+def test_sampled_slice_counts_and_duplicate_ids_keep_a_hash_subset(write_incident):
+    """modulus m: the rows (ids) whose hash is 0 mod m, about 1/m of them; the same subset
+    DuckDB's own hash picks, and the full counts at m = 1."""
+    log = small_log(rows=3000, hours=12)
+    log["id"] = np.arange(len(log)) % 2500  # 500 ids repeated
+    path = write_incident(log, small_reference(), production_cfg={"id": "id"})
+    with LogStore(load_incident(path)) as store:
+        spec = store.bin_specs([store.roles.feature("cat")])[0]
+        sp = store.span()
+        windows = [Window("all", sp.first, sp.last + timedelta(seconds=1))]
+        full = store.slice_counts([spec], windows, [], 1)
+        third = store.slice_counts([spec], windows, [], 3)
+        want = store.con.execute(
+            "SELECT count(*) FROM production WHERE hash(epoch_us(ts), CAST(score AS DOUBLE)) "
+            "% 3 = 0").fetchone()[0]
+        ids = store.duplicate_ids(windows, 4).iloc[0]
+        kept = store.con.execute("SELECT count(id), count(DISTINCT id) FROM production "
+                                 "WHERE hash(id) % 4 = 0").fetchone()
+    total = lambda df: int(df[df["c0"].notna()]["n"].sum())  # noqa: E731
+    assert total(full) == len(log)
+    assert total(third) == want and 0.28 < want / len(log) < 0.39
+    assert (int(ids["n"]), int(ids["n_distinct"])) == kept and 0.2 < kept[0] / len(log) < 0.3
