@@ -130,6 +130,17 @@ source = "{(ROOT / "sample_data" / "fraud_weekend" / "changes.csv").as_posix()}"
 """
 
 
+def seeded(sql: str, seed: int) -> str:
+    """`sql` with each random() replaced by its own uniform draw from a hash of the row number,
+    so a size generates the same rows on every run and any thread count (DuckDB's random()
+    cannot be seeded across threads)."""
+    parts = sql.split("random()")
+    out = [parts[0]]
+    for k, rest in enumerate(parts[1:]):
+        out.append(f"((hash(i, {seed}, {k}) >> 11)::DOUBLE / 9007199254740992.0){rest}")
+    return "".join(out)
+
+
 def generate_duckdb(rows: int, out: Path) -> None:
     """Write the log (Parquet files of about 512 MB), a training reference and the config."""
     import duckdb
@@ -144,13 +155,13 @@ def generate_duckdb(rows: int, out: Path) -> None:
                           f"'{START}')").fetchone()[0]
     served = (f"CASE WHEN event_time >= TIMESTAMPTZ '{ONSET}' THEN avg_true * 0.70 "
               "ELSE avg_true END")
-    sql = ROWS_SQL.format(start=START, step_us=span_us / rows, n=rows, served=served,
-                          score=SCORE, rollout=ROLLOUT)
+    sql = seeded(ROWS_SQL.format(start=START, step_us=span_us / rows, n=rows, served=served,
+                                 score=SCORE, rollout=ROLLOUT), seed=1)
     con.execute(f"COPY ({sql}) TO '{(out / 'logs').as_posix()}' (FORMAT parquet, "
                 "FILE_SIZE_BYTES '512MB', FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE)")
     train_rows = min(rows, 1_000_000)
-    sql = ROWS_SQL.format(start=START, step_us=span_us / train_rows, n=train_rows,
-                          served="avg_true", score=SCORE, rollout=ROLLOUT)
+    sql = seeded(ROWS_SQL.format(start=START, step_us=span_us / train_rows, n=train_rows,
+                                 served="avg_true", score=SCORE, rollout=ROLLOUT), seed=2)
     con.execute(f"COPY (SELECT {', '.join(TRAINING)} FROM ({sql})) TO "
                 f"'{(out / 'training' / 'train.parquet').as_posix()}' (FORMAT parquet)")
     con.close()

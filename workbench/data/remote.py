@@ -32,11 +32,11 @@ from workbench.exceptions import DataSourceError
 DUCKDB_SCHEMES = ("s3", "gs", "gcs", "r2", "http", "https")
 SECRET_NAMES = {"s3": "workbench_s3", "gcs": "workbench_gcs"}
 
-
 __all__ = ["is_url", "list_files", "prepare", "readable", "scheme", "secrets", "usable"]
 
 
 def scheme(path: str) -> str:
+    """The URL's scheme, lower-case ("s3" of "s3://bucket/key")."""
     return path.split("://", 1)[0].lower()
 
 
