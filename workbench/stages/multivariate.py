@@ -28,8 +28,7 @@ MAX_INPUTS = 40
 # AUC from which the windows count as distinguishable (a moderate joint shift).
 AUC_SHIFT = 0.6
 TOP_FEATURES = 5
-
-
+# What `preload` imports ahead of the classifier.
 CLASSIFIER_MODULES = ("sklearn.ensemble", "sklearn.model_selection")
 
 
@@ -123,5 +122,7 @@ def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
     positive = y == 1
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:  # one class only: no ranking to judge
+        return float("nan")
     u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))

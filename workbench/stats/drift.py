@@ -1,7 +1,8 @@
 """Drift statistics computed from binned counts (bins chosen on the reference).
 
-Only scipy.special is imported (scipy.stats takes about half a second to import, more than the
-statistics of a whole diagnosis); tests hold each function to its scipy.stats counterpart.
+Only scipy.special is imported: scipy.stats takes about half a second to import, which a caller
+that fits no model (the lineage diff, a feature's drift over time) need not pay; tests hold
+each function to its scipy.stats counterpart.
 
 Probabilities are smoothed with an additive constant of 0.5 per bin (Jeffreys prior) so empty bins
 never produce infinities: p_i = (c_i + 0.5) / (N + 0.5 k). With thousands of rows the smoothing
