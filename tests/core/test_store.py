@@ -766,3 +766,23 @@ def test_sampled_slice_counts_and_duplicate_ids_keep_a_hash_subset(write_inciden
     assert total(full) == len(log)
     assert total(third) == want and 0.28 < want / len(log) < 0.39
     assert (int(ids["n"]), int(ids["n_distinct"])) == kept and 0.2 < kept[0] / len(log) < 0.3
+
+
+def test_segment_counts_are_read_once_per_store(write_incident):
+    """The repair test and the segment shifts ask for the same counts: one query, and callers
+    get copies they may change."""
+    path = write_incident(small_log(), small_reference(), production_cfg=FULL_ROLES)
+    with LogStore(load_incident(path)) as store:
+        sp = store.span()
+        windows = [Window("all", sp.first, sp.last + timedelta(seconds=1))]
+        calls = []
+        run = store.engine.run
+        store.engine.run = lambda q: calls.append(q.text) or run(q)  # type: ignore[method-assign]
+        first = store.segment_counts(["region"], windows)
+        first.loc[:, "n"] = -1
+        second = store.segment_counts(["region"], windows)
+        other = store.segment_counts(["region"], [Window("w", sp.first, sp.last)])
+    log = small_log()
+    assert len(calls) == 2  # the second window set is a new query
+    assert int(second["n"].sum()) == len(log) and (second["n"] > 0).all()
+    assert int(other["n"].sum()) == int((log["ts"] < pd.Timestamp(sp.last)).sum())

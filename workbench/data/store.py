@@ -84,6 +84,7 @@ class LogStore:
         self._ref_counts: pd.DataFrame | None = None
         self._changes: pd.DataFrame | None = None
         self._samples: dict[tuple, pd.DataFrame] = {}
+        self._counts: dict[tuple, pd.DataFrame] = {}
         self._normalise()
 
     # ---- sources ------------------------------------------------------------------------------
@@ -521,12 +522,16 @@ class LogStore:
         return _buckets_to_time(merged, bucket_seconds)
 
     def segment_counts(self, segments: list[str], windows: list[Window]) -> pd.DataFrame:
-        """Outcome counts per window and segment value; columns s0..sk hold the values."""
+        """Outcome counts per window and segment value; columns s0..sk hold the values (kept
+        for the store's lifetime: the repair test and the segment shifts read the same)."""
         for seg in segments:
             check_column(seg, self.production_schema, "segment", "the production log")
-        q = queries.segment_counts(self.roles, self.incident.threshold, segments,
-                                   [w.as_tuple() for w in windows])
-        return self.run(q)
+        key = ("segments", tuple(segments), tuple(w.as_tuple() for w in windows))
+        if key not in self._counts:
+            q = queries.segment_counts(self.roles, self.incident.threshold, segments,
+                                       [w.as_tuple() for w in windows])
+            self._counts[key] = self.run(q)
+        return self._counts[key].copy()
 
     def version_counts(self, start: datetime | None, end: datetime | None,
                        split: datetime | None) -> pd.DataFrame:
