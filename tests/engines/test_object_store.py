@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import free_port
 from tests.engines.compare import differences
 from workbench.config import load_incident
 from workbench.data import remote
@@ -31,19 +31,13 @@ KEYS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret",
 OVERLAY = Path(sys.prefix) / "overlays" / "duckdb-httpfs"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3() -> Iterator[Any]:
     """A moto S3 server on loopback with an empty bucket; yields a boto3 client."""
     import boto3
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}",
@@ -88,15 +82,20 @@ def _upload(client: Any, base: Path, prefix: str) -> None:
         client.upload_file(str(file), BUCKET, f"{prefix}/{file.relative_to(base).as_posix()}")
 
 
-def _diagnose(config: Path, home: Path, endpoint: str) -> dict[str, Any]:
-    """`workbench diagnose --json` in a process whose duckdb has httpfs."""
+def _workbench(args: list[str], home: Path, endpoint: str) -> subprocess.CompletedProcess:
+    """`workbench ARGS` in a process whose duckdb has httpfs, with the server's credentials."""
     if not (OVERLAY / "duckdb_extension_httpfs").is_dir():
         pytest.fail(f"{OVERLAY} holds no duckdb with httpfs: run `make venv` (it installs "
                     f"duckdb-extension-httpfs there).")
     env = {**os.environ, **KEYS, "AWS_ENDPOINT_URL": endpoint, "WORKBENCH_HOME": str(home),
            "PYTHONPATH": os.pathsep.join([str(OVERLAY), str(Path(__file__).parents[2])])}
-    out = subprocess.run([sys.executable, "-m", "workbench.cli", "diagnose", str(config),
-                          "--json"], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def _diagnose(config: Path, home: Path, endpoint: str) -> dict[str, Any]:
+    """`workbench diagnose --json` of `config`, which must succeed."""
+    out = _workbench(["diagnose", str(config), "--json"], home, endpoint)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout)
 
@@ -131,11 +130,7 @@ def test_a_log_and_reference_in_s3_diagnose_as_the_local_files(s3: Any, tmp_path
 def test_a_missing_object_or_bucket_is_named(s3: Any, tmp_path: Path) -> None:
     config = _config(tmp_path / "s3.toml", f"s3://{BUCKET}/nothing/*.parquet",
                      f"s3://{BUCKET}/nothing/reference.parquet")
-    env = {**os.environ, **KEYS, "AWS_ENDPOINT_URL": s3.endpoint,
-           "WORKBENCH_HOME": str(tmp_path / "home"),
-           "PYTHONPATH": os.pathsep.join([str(OVERLAY), str(Path(__file__).parents[2])])}
-    out = subprocess.run([sys.executable, "-m", "workbench.cli", "diagnose", str(config)],
-                         capture_output=True, text=True, env=env, timeout=120)
+    out = _workbench(["diagnose", str(config)], tmp_path / "home", s3.endpoint)
     assert out.returncode != 0
     assert f"s3://{BUCKET}/nothing/*.parquet" in out.stderr and "matches no object" in out.stderr
     assert "Traceback" not in out.stderr

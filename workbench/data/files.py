@@ -60,10 +60,10 @@ def check_files_have_columns(con: duckdb.DuckDBPyConnection, spec: SourceSpec,
     """Raise naming the files of a multi-file source that lack one of `columns` (present in
     the others), or that store it as text where the others store numbers."""
     if spec.kind == "duckdb" or (spec.remote and (spec.kind != "parquet"
-                                                  or not remote.readable(spec.path))):
-        return  # CSV objects are not opened here; Spark merges its stores' schemas itself
-    if spec.remote and not remote.usable(con, spec.path, what):
-        return  # no httpfs here (a source Spark reads): Spark merges the schemas itself
+                                                  or not remote.usable(con, spec.path, what))):
+        # CSV objects are not opened here; a store DuckDB cannot read here is Spark's, which
+        # merges the files' schemas itself.
+        return
     files = _checked(source_files(spec, what))
     if len(files) < 2:
         return

@@ -635,16 +635,6 @@ def binned_counts(
     return q
 
 
-def _per_feature_sum(numeric: list[int], term: str) -> str:
-    """The sum of `term` (with {i} for the feature index) in the grouping set of each numeric
-    feature; NULL in the other sets."""
-    if not numeric:
-        return "NULL::DOUBLE"
-    whens = " ".join(f"WHEN GROUPING(_wb_b{i}) = 0 THEN sum({term.format(i=i)})"
-                     for i in numeric)
-    return f"CASE {whens} END"
-
-
 # Groups the reference bins of each feature are merged into for the joint decomposition of k
 # features (null, below-range and above-range bins kept apart), so joint cells stay populated.
 COARSE_BINS = {1: 20, 2: 10, 3: 5}

@@ -24,15 +24,12 @@ from urllib.parse import urlparse
 
 import duckdb
 
-from workbench.config import is_url
 from workbench.data import queries
 from workbench.exceptions import DataSourceError
 
 # Schemes DuckDB's httpfs reads.
 DUCKDB_SCHEMES = ("s3", "gs", "gcs", "r2", "http", "https")
 SECRET_NAMES = {"s3": "workbench_s3", "gcs": "workbench_gcs"}
-
-__all__ = ["is_url", "list_files", "prepare", "readable", "scheme", "secrets", "usable"]
 
 
 def scheme(path: str) -> str:
